@@ -1,0 +1,19 @@
+//! The gRPC edge: generated protobuf types, the service implementations, the
+//! client the CLI uses, and the single table that turns kyso's errors into
+//! `tonic::Status`.
+
+pub mod client;
+mod signing;
+mod status;
+
+pub use signing::SigningApi;
+pub use status::ApiError;
+
+/// Code generated from `proto/kyso/v1/*.proto`.
+#[allow(missing_docs, clippy::all, clippy::pedantic, clippy::unwrap_used)]
+pub mod proto {
+    tonic::include_proto!("kyso.v1");
+
+    /// The encoded descriptor set, for gRPC server reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("kyso_descriptor");
+}

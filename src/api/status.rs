@@ -1,0 +1,64 @@
+//! The one place where kyso's errors become gRPC statuses.
+
+use crate::keystore::KeyStoreError;
+use crate::pdf::PdfError;
+use crate::sign::SignError;
+use tonic::{Code, Status};
+
+/// Everything a gRPC handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A request field is missing or malformed.
+    #[error("{field}: {reason}")]
+    InvalidField {
+        /// The protobuf field.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The PDF is larger than the unary limit.
+    #[error("the PDF has {size} bytes; the limit for one Sign call is {limit} bytes")]
+    PdfTooLarge {
+        /// Bytes sent.
+        size: usize,
+        /// The server's limit.
+        limit: usize,
+    },
+    /// Finding the signer failed.
+    #[error(transparent)]
+    KeyStore(#[from] KeyStoreError),
+    /// Signing failed.
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    /// The blocking signing task died.
+    #[error("the signing task failed: {0}")]
+    TaskFailed(String),
+}
+
+impl From<ApiError> for Status {
+    fn from(error: ApiError) -> Self {
+        let code = match &error {
+            ApiError::InvalidField { .. } | ApiError::PdfTooLarge { .. } => Code::InvalidArgument,
+            ApiError::KeyStore(e) => match e {
+                KeyStoreError::UnknownUnit { .. }
+                | KeyStoreError::UnknownLeader { .. }
+                | KeyStoreError::NoKey { .. } => Code::NotFound,
+                KeyStoreError::KeyFile(_) | KeyStoreError::Signer { .. } => Code::Internal,
+            },
+            ApiError::Sign(e) => match e {
+                SignError::Pdf(PdfError::SignatureTooLarge { .. }) => Code::Internal,
+                SignError::Pdf(_) => Code::InvalidArgument,
+                SignError::CertificateNotValidAt { .. } => Code::FailedPrecondition,
+                SignError::Cms(_)
+                | SignError::Crypto(_)
+                | SignError::Certificate(_)
+                | SignError::KeyDoesNotMatchCertificate { .. } => Code::Internal,
+            },
+            ApiError::TaskFailed(_) => Code::Internal,
+        };
+        if code == Code::Internal {
+            tracing::error!(%error, "internal error");
+        }
+        Status::new(code, error.to_string())
+    }
+}

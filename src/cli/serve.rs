@@ -1,0 +1,102 @@
+//! `kyso serve`.
+
+use super::CliError;
+use crate::config::{ServeConfig, ServeOverrides};
+use crate::server;
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+/// Arguments of `kyso serve`. Each flag can also come from the config file
+/// or from `KYSO_DATA_DIR`, `KYSO_LISTEN`, `KYSO_MAX_PDF_BYTES`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// TOML config file (default: ./kyso.toml when it exists).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory for keys, certificates and the unit registry [default: ./kyso-data].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free port [default: 127.0.0.1:50051].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Largest PDF one Sign call accepts, in bytes [default: 33554432].
+    #[arg(long, value_name = "BYTES")]
+    max_pdf_bytes: Option<usize>,
+}
+
+pub(super) fn run(args: ServeArgs) -> Result<(), CliError> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let overrides = ServeOverrides {
+        data_dir: args.data_dir,
+        listen: args.listen,
+        max_pdf_bytes: args.max_pdf_bytes,
+    };
+    let config = ServeConfig::load(args.config.as_deref(), &overrides)
+        .map_err(|e| CliError::BadInput(e.to_string()))?;
+    let state = server::prepare(&config, SystemTime::now()).map_err(|e| CliError::Failure(e.to_string()))?;
+
+    println!("kyso data directory: {}", config.data_dir.display());
+    if state.created.is_empty() {
+        println!("reusing existing keys and unit registry");
+    } else {
+        println!("created {} files (development PKI and unit registry):", state.created.len());
+        for path in &state.created {
+            println!("  {}", path.display());
+        }
+    }
+    println!("trust anchor for development signatures: {}", state.root_certificate.display());
+    println!(
+        "{} units, {} signing keys loaded",
+        state.registry.units().len(),
+        state.keys.len()
+    );
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failure(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let listener = server::bind(&config).await.map_err(|e| CliError::Failure(e.to_string()))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| CliError::Failure(e.to_string()))?;
+        // Tests and scripts read this line to find the port.
+        println!("kyso listening on {address}");
+        server::run(listener, &state, &config, shutdown_signal())
+            .await
+            .map_err(|e| CliError::Failure(e.to_string()))?;
+        println!("kyso stopped");
+        Ok(())
+    })
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

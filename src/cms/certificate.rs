@@ -1,0 +1,129 @@
+//! The signer's certificate chain as CMS embeds it, and the facts about a
+//! certificate that the rest of kyso needs (kept in kyso's own types).
+
+use der::Decode;
+use std::time::SystemTime;
+use x509_cert::Certificate;
+
+/// What is wrong with a certificate given to kyso.
+#[derive(Debug, thiserror::Error)]
+pub enum CertificateError {
+    /// The bytes are not a DER X.509 certificate.
+    #[error("certificate {index} is not a DER X.509 certificate: {source}")]
+    NotACertificate {
+        /// Position in the chain (0 = signer).
+        index: usize,
+        /// The decoder's error.
+        source: der::Error,
+    },
+    /// No certificate was given at all.
+    #[error("no signer certificate was given")]
+    Missing,
+}
+
+/// The signer certificate and the intermediates embedded beside it.
+#[derive(Debug, Clone)]
+pub struct SignerCertificates {
+    signer: Certificate,
+    intermediates: Vec<Certificate>,
+}
+
+impl SignerCertificates {
+    /// Parses the signer certificate (first) and its chain (issuers after it),
+    /// all DER.
+    pub fn from_der_chain<B: AsRef<[u8]>>(chain: &[B]) -> Result<Self, CertificateError> {
+        let mut parsed = chain.iter().enumerate().map(|(index, der)| {
+            Certificate::from_der(der.as_ref())
+                .map_err(|source| CertificateError::NotACertificate { index, source })
+        });
+        let signer = parsed.next().ok_or(CertificateError::Missing)??;
+        let intermediates = parsed.collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            signer,
+            intermediates,
+        })
+    }
+
+    pub(super) fn signer(&self) -> &Certificate {
+        &self.signer
+    }
+
+    pub(super) fn all(&self) -> impl Iterator<Item = &Certificate> {
+        std::iter::once(&self.signer).chain(&self.intermediates)
+    }
+
+    /// Facts about the signer certificate.
+    pub fn signer_info(&self) -> CertificateInfo {
+        CertificateInfo::of(&self.signer)
+    }
+}
+
+/// Facts about one certificate, in kyso's types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateInfo {
+    /// Subject, RFC 4514 string (UTF-8 kept).
+    pub subject: String,
+    /// The subject's common name, when it has one.
+    pub common_name: Option<String>,
+    /// Issuer, RFC 4514 string.
+    pub issuer: String,
+    /// Serial number, upper-case hex without separators.
+    pub serial_hex: String,
+    /// Start of validity.
+    pub not_before: SystemTime,
+    /// End of validity.
+    pub not_after: SystemTime,
+    /// The `subjectPublicKey` BIT STRING contents.
+    pub public_key: Vec<u8>,
+}
+
+impl CertificateInfo {
+    /// Parses one DER certificate.
+    pub fn from_der(der_bytes: &[u8]) -> Result<Self, CertificateError> {
+        let certificate = Certificate::from_der(der_bytes)
+            .map_err(|source| CertificateError::NotACertificate { index: 0, source })?;
+        Ok(Self::of(&certificate))
+    }
+
+    fn of(certificate: &Certificate) -> Self {
+        let tbs = &certificate.tbs_certificate;
+        Self {
+            subject: tbs.subject.to_string(),
+            common_name: common_name(&tbs.subject),
+            issuer: tbs.issuer.to_string(),
+            serial_hex: tbs
+                .serial_number
+                .as_bytes()
+                .iter()
+                .map(|b| format!("{b:02X}"))
+                .collect(),
+            not_before: tbs.validity.not_before.to_system_time(),
+            not_after: tbs.validity.not_after.to_system_time(),
+            public_key: tbs.subject_public_key_info.subject_public_key.raw_bytes().to_vec(),
+        }
+    }
+
+    /// True when `at` lies inside the validity period (RFC 5280 §4.1.2.5: both ends inclusive).
+    pub fn is_valid_at(&self, at: SystemTime) -> bool {
+        self.not_before <= at && at <= self.not_after
+    }
+}
+
+/// The first commonName (2.5.4.3) of a name, decoded from UTF8String,
+/// PrintableString or BMPString.
+fn common_name(name: &x509_cert::name::Name) -> Option<String> {
+    use der::asn1::{BmpString, PrintableStringRef, Utf8StringRef};
+    let value = name
+        .0
+        .iter()
+        .flat_map(|rdn| rdn.0.iter())
+        .find(|atv| atv.oid == const_oid::db::rfc4519::CN)?
+        .value
+        .clone();
+    match der::Tagged::tag(&value) {
+        der::Tag::Utf8String => Utf8StringRef::try_from(&value).ok().map(|s| s.to_string()),
+        der::Tag::PrintableString => PrintableStringRef::try_from(&value).ok().map(|s| s.to_string()),
+        der::Tag::BmpString => value.decode_as::<BmpString>().ok().map(|s| s.to_string()),
+        _ => None,
+    }
+}

@@ -1,0 +1,111 @@
+//! Configuration of `kyso serve`: built-in defaults, then a TOML file, then
+//! `KYSO_*` environment variables, then command-line flags (figment).
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Default unary size limit for a PDF in `Sign` (32 MiB).
+pub const DEFAULT_MAX_PDF_BYTES: usize = 32 * 1024 * 1024;
+
+/// Settings of a running server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Where keys, certificates and the unit registry live (`KYSO_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// Address the gRPC server listens on (`KYSO_LISTEN`).
+    pub listen: SocketAddr,
+    /// Largest PDF accepted by the unary `Sign` call (`KYSO_MAX_PDF_BYTES`).
+    pub max_pdf_bytes: usize,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("kyso-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            max_pdf_bytes: DEFAULT_MAX_PDF_BYTES,
+        }
+    }
+}
+
+/// Flags given on the command line; `None` leaves the lower layers' value.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ServeOverrides {
+    /// `--data-dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// `--listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// `--max-pdf-bytes`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_pdf_bytes: Option<usize>,
+}
+
+/// What is wrong with the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A named config file does not exist.
+    #[error("config file {path} does not exist")]
+    MissingFile {
+        /// The file named by `--config`.
+        path: PathBuf,
+    },
+    /// A value is missing or malformed.
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] Box<figment::Error>),
+}
+
+impl ServeConfig {
+    /// Layers defaults, `config_file` (or `./kyso.toml` when it exists and
+    /// none is named), the environment and `overrides`.
+    pub fn load(config_file: Option<&Path>, overrides: &ServeOverrides) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(ServeConfig::default()));
+        match config_file {
+            Some(path) if !path.exists() => {
+                return Err(ConfigError::MissingFile {
+                    path: path.to_path_buf(),
+                });
+            }
+            Some(path) => figment = figment.merge(Toml::file(path)),
+            None => figment = figment.merge(Toml::file("kyso.toml")),
+        }
+        figment
+            .merge(Env::prefixed("KYSO_"))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_config_file_which_wins_over_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("kyso.toml");
+        std::fs::write(&file, "data_dir = \"/srv/kyso\"\nmax_pdf_bytes = 1000\n").expect("write");
+        let overrides = ServeOverrides {
+            max_pdf_bytes: Some(2000),
+            ..ServeOverrides::default()
+        };
+        let config = ServeConfig::load(Some(&file), &overrides).expect("load");
+        assert_eq!(config.data_dir, PathBuf::from("/srv/kyso"));
+        assert_eq!(config.max_pdf_bytes, 2000);
+        assert_eq!(config.listen, ServeConfig::default().listen);
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_config_file_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("kyso.toml");
+        std::fs::write(&file, "data_dr = \"typo\"\n").expect("write");
+        assert!(ServeConfig::load(Some(&file), &ServeOverrides::default()).is_err());
+    }
+}

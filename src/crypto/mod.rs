@@ -1,0 +1,157 @@
+//! Cryptographic primitives behind a small interface: digests, signing keys
+//! and signature verification. ring is the backend today ([`ring_backend`]);
+//! another backend (an HSM, a faster RSA library) is another implementation
+//! of [`SigningKey`], not a refactor.
+
+mod ring_backend;
+
+pub use ring_backend::{RingSigningKey, verify_signature};
+
+use std::fmt;
+
+/// A digest algorithm kyso uses for PDF byte ranges and signed attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DigestAlgorithm {
+    /// SHA-256 (FIPS 180-4).
+    Sha256,
+    /// SHA-384 (FIPS 180-4).
+    Sha384,
+}
+
+impl DigestAlgorithm {
+    /// Length of the digest in bytes.
+    pub fn output_len(self) -> usize {
+        match self {
+            DigestAlgorithm::Sha256 => 32,
+            DigestAlgorithm::Sha384 => 48,
+        }
+    }
+
+    /// Hashes the concatenation of `parts` without copying them together
+    /// (a PDF's two byte ranges are hashed in place).
+    pub fn digest_parts(self, parts: &[&[u8]]) -> Vec<u8> {
+        let mut context = ring::digest::Context::new(self.ring_algorithm());
+        for part in parts {
+            context.update(part);
+        }
+        context.finish().as_ref().to_vec()
+    }
+
+    /// Hashes one byte string.
+    pub fn digest(self, data: &[u8]) -> Vec<u8> {
+        self.digest_parts(&[data])
+    }
+
+    fn ring_algorithm(self) -> &'static ring::digest::Algorithm {
+        match self {
+            DigestAlgorithm::Sha256 => &ring::digest::SHA256,
+            DigestAlgorithm::Sha384 => &ring::digest::SHA384,
+        }
+    }
+}
+
+impl fmt::Display for DigestAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DigestAlgorithm::Sha256 => "SHA-256",
+            DigestAlgorithm::Sha384 => "SHA-384",
+        })
+    }
+}
+
+/// A signature algorithm: key type, padding and digest together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SignatureAlgorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 §8.2).
+    RsaPkcs1Sha256,
+    /// RSASSA-PSS with SHA-256, MGF1-SHA-256 and a 32-byte salt (RFC 8017 §8.1, RFC 4056).
+    RsaPssSha256,
+    /// ECDSA on P-256 with SHA-256, DER-encoded signature (RFC 5753, X9.62).
+    EcdsaP256Sha256,
+    /// ECDSA on P-384 with SHA-384, DER-encoded signature.
+    EcdsaP384Sha384,
+}
+
+impl SignatureAlgorithm {
+    /// The digest this algorithm signs with; kyso uses it for the document
+    /// digest too, as PAdES recommends.
+    pub fn digest(self) -> DigestAlgorithm {
+        match self {
+            SignatureAlgorithm::EcdsaP384Sha384 => DigestAlgorithm::Sha384,
+            _ => DigestAlgorithm::Sha256,
+        }
+    }
+
+    /// True for the RSA algorithms.
+    pub fn is_rsa(self) -> bool {
+        matches!(
+            self,
+            SignatureAlgorithm::RsaPkcs1Sha256 | SignatureAlgorithm::RsaPssSha256
+        )
+    }
+}
+
+impl fmt::Display for SignatureAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SignatureAlgorithm::RsaPkcs1Sha256 => "RSA PKCS#1 v1.5 with SHA-256",
+            SignatureAlgorithm::RsaPssSha256 => "RSA-PSS with SHA-256",
+            SignatureAlgorithm::EcdsaP256Sha256 => "ECDSA P-256 with SHA-256",
+            SignatureAlgorithm::EcdsaP384Sha384 => "ECDSA P-384 with SHA-384",
+        })
+    }
+}
+
+/// Which RSA padding a loaded RSA key signs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RsaPadding {
+    /// PKCS#1 v1.5 (the default: what most validators and tokens expect).
+    #[default]
+    Pkcs1,
+    /// PSS.
+    Pss,
+}
+
+/// What can go wrong in the crypto layer.
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    /// The private key is not a PKCS#8 or PKCS#1 key of a supported type.
+    #[error("the private key is not a supported key (RSA 2048–8192 bits, ECDSA P-256 or P-384): {reason}")]
+    UnsupportedKey {
+        /// What ring said about the key.
+        reason: String,
+    },
+    /// The RSA key is shorter than kyso accepts.
+    #[error("RSA keys must have at least 2048 bits; this one has {bits}")]
+    RsaKeyTooShort {
+        /// Modulus length of the key.
+        bits: usize,
+    },
+    /// The key refused to sign (should not happen with software keys).
+    #[error("the {algorithm} key failed to sign")]
+    SigningFailed {
+        /// The algorithm that failed.
+        algorithm: SignatureAlgorithm,
+    },
+    /// A signature did not verify.
+    #[error("the {algorithm} signature does not verify with the given public key")]
+    BadSignature {
+        /// The algorithm that was checked.
+        algorithm: SignatureAlgorithm,
+    },
+}
+
+/// A private key that signs messages: software (ring) today; PKCS#11 and
+/// remote keys implement the same trait.
+pub trait SigningKey: Send + Sync + fmt::Debug {
+    /// The algorithm this key signs with.
+    fn algorithm(&self) -> SignatureAlgorithm;
+    /// The public key as it stands in a certificate's `subjectPublicKey` BIT
+    /// STRING (RSAPublicKey DER for RSA, the uncompressed point for ECDSA), to
+    /// match the key against its certificate.
+    fn public_key_bytes(&self) -> &[u8];
+    /// The longest signature this key can produce, in bytes (sizes the PDF placeholder).
+    fn max_signature_len(&self) -> usize;
+    /// Signs `message` (hashing it with [`SignatureAlgorithm::digest`]).
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError>;
+}

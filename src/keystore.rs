@@ -1,0 +1,156 @@
+//! The signing keys a server holds, loaded once at start-up and looked up by
+//! unit and role for every request. A unit's signers are only ever its own:
+//! the lookup is keyed by the unit code, so no request can reach another
+//! unit's organisation key or a leader of another unit.
+
+use crate::crypto::RsaPadding;
+use crate::keyfile::{self, KeyFileError};
+use crate::sign::{SignError, Signer};
+use crate::units::{LeaderId, UnitCode, UnitRegistry};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Whose key signs, within one unit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SignerRole {
+    /// The unit's organisation certificate (its electronic seal).
+    Organisation,
+    /// A leader's personal certificate.
+    Leader(LeaderId),
+}
+
+/// What can go wrong finding or loading a signer.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyStoreError {
+    /// No such unit in the registry.
+    #[error("unit {unit} is not registered")]
+    UnknownUnit {
+        /// The code asked for.
+        unit: String,
+    },
+    /// The unit has no such leader.
+    #[error("unit {unit} has no leader {leader}")]
+    UnknownLeader {
+        /// The unit.
+        unit: String,
+        /// The leader asked for.
+        leader: String,
+    },
+    /// The unit or leader exists but no key is installed for it.
+    #[error("no {role} key is installed for unit {unit}")]
+    NoKey {
+        /// The unit.
+        unit: String,
+        /// "organisation" or "leader <id>".
+        role: String,
+    },
+    /// A key or certificate file is unusable.
+    #[error(transparent)]
+    KeyFile(#[from] KeyFileError),
+    /// A key does not go with its certificate.
+    #[error("{path}: {source}")]
+    Signer {
+        /// The certificate file.
+        path: PathBuf,
+        /// Why the pair was refused.
+        source: SignError,
+    },
+}
+
+/// Every signer the server can use, ready to sign.
+#[derive(Debug, Default)]
+pub struct KeyStore {
+    signers: HashMap<(UnitCode, SignerRole), Arc<Signer>>,
+}
+
+impl KeyStore {
+    /// Loads the keys laid out under `data_dir/units/<code>/` by the
+    /// development PKI: `organisation.pem` + `organisation.key.pem`, and
+    /// `leaders/<id>.pem` + `leaders/<id>.key.pem`, with the issuers in
+    /// `data_dir/pki/chain.pem`.
+    pub fn load_data_dir(data_dir: &Path, registry: &UnitRegistry) -> Result<Self, KeyStoreError> {
+        let chain = keyfile::read_certificates(&data_dir.join("pki").join("chain.pem"))?;
+        let mut store = KeyStore::default();
+        for unit in registry.units() {
+            let unit_dir = data_dir.join("units").join(unit.code.as_str());
+            let organisation = unit_dir.join("organisation");
+            if organisation.with_extension("pem").exists() {
+                let signer = load_pair(&organisation, &chain)?;
+                store.signers.insert((unit.code.clone(), SignerRole::Organisation), signer);
+            }
+            for leader in &unit.leaders {
+                let base = unit_dir.join("leaders").join(leader.id.as_str());
+                if base.with_extension("pem").exists() {
+                    let signer = load_pair(&base, &chain)?;
+                    store
+                        .signers
+                        .insert((unit.code.clone(), SignerRole::Leader(leader.id.clone())), signer);
+                }
+            }
+        }
+        Ok(store)
+    }
+
+    /// Adds a signer (tests and imports).
+    pub fn insert(&mut self, unit: UnitCode, role: SignerRole, signer: Arc<Signer>) {
+        self.signers.insert((unit, role), signer);
+    }
+
+    /// How many signers are loaded.
+    pub fn len(&self) -> usize {
+        self.signers.len()
+    }
+
+    /// True when no signer is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.signers.is_empty()
+    }
+
+    /// The signer for `role` in `unit`, after checking the unit and leader
+    /// exist in `registry`.
+    pub fn signer(
+        &self,
+        registry: &UnitRegistry,
+        unit: &UnitCode,
+        role: &SignerRole,
+    ) -> Result<Arc<Signer>, KeyStoreError> {
+        let registered = registry.find(unit).ok_or_else(|| KeyStoreError::UnknownUnit {
+            unit: unit.to_string(),
+        })?;
+        let role_name = match role {
+            SignerRole::Organisation => "organisation".to_string(),
+            SignerRole::Leader(leader) => {
+                if registered.leader(leader).is_none() {
+                    return Err(KeyStoreError::UnknownLeader {
+                        unit: unit.to_string(),
+                        leader: leader.to_string(),
+                    });
+                }
+                format!("leader {leader}")
+            }
+        };
+        self.signers
+            .get(&(unit.clone(), role.clone()))
+            .cloned()
+            .ok_or(KeyStoreError::NoKey {
+                unit: unit.to_string(),
+                role: role_name,
+            })
+    }
+}
+
+/// Loads `<base>.pem` (certificate) and `<base>.key.pem` (PKCS#8 key).
+fn load_pair(base: &Path, issuers: &[Vec<u8>]) -> Result<Arc<Signer>, KeyStoreError> {
+    let certificate_path = base.with_extension("pem");
+    let key_path = base.with_extension("key.pem");
+    let key = keyfile::read_private_key(&key_path, RsaPadding::Pkcs1)?;
+    let mut chain = keyfile::read_certificates(&certificate_path)?;
+    chain.truncate(1);
+    chain.extend(issuers.iter().cloned());
+    let signer = Signer::new(key, &chain).map_err(|source| KeyStoreError::Signer {
+        path: certificate_path,
+        source,
+    })?;
+    Ok(Arc::new(signer))
+}

@@ -1,0 +1,5 @@
+//! The `kyso` binary: see `kyso --help`.
+
+fn main() -> std::process::ExitCode {
+    kyso::cli::main()
+}

@@ -1,0 +1,254 @@
+//! The interactive-form side of a signature (ISO 32000-2 §12.7, §12.8.1):
+//! a new signature field whose widget sits on a page, listed in the AcroForm.
+
+use super::input::InputDocument;
+use super::{PdfError, SignatureSpec};
+use lopdf::{Dictionary, Object, ObjectId, StringFormat};
+use std::collections::BTreeMap;
+
+/// Annotation flags Print (bit 3) and Locked (bit 8), ISO 32000-2 §12.5.3.
+const WIDGET_FLAGS: i64 = 4 | 128;
+/// SigFlags SignaturesExist | AppendOnly, ISO 32000-2 §12.7.3 Table 225.
+const SIG_FLAGS: i64 = 1 | 2;
+
+/// What the signature revision writes, apart from the signature dictionary.
+pub(super) struct FieldPlan {
+    pub field_name: String,
+    pub page: u32,
+    /// Id the signature dictionary gets.
+    pub signature_id: ObjectId,
+    /// Existing objects written again with changes, and new objects other
+    /// than the signature dictionary (widget, AcroForm, arrays).
+    pub objects: BTreeMap<ObjectId, Object>,
+    /// One past the highest object number used.
+    pub next_object_number: u32,
+}
+
+pub(super) fn plan_signature_field(
+    input: &InputDocument,
+    spec: &SignatureSpec,
+) -> Result<FieldPlan, PdfError> {
+    let catalog = input.dictionary(input.root, "catalog")?;
+    refuse_if_certified_without_changes(input, catalog)?;
+
+    let pages = input.document.get_pages();
+    let page = spec.page.unwrap_or(1);
+    let page_id = *pages.get(&page).ok_or(PdfError::NoSuchPage {
+        requested: page,
+        pages: pages.len(),
+    })?;
+
+    let mut next = input.next_object_number;
+    let mut allocate = || {
+        let id = (next, 0);
+        next += 1;
+        id
+    };
+    let signature_id = allocate();
+    let widget_id = allocate();
+    let mut objects = BTreeMap::new();
+
+    // The AcroForm: an indirect dictionary is rewritten in place; a direct
+    // one (or none) becomes a new indirect object named by a new catalog.
+    let (acroform_id, mut acroform) = match catalog.get(b"AcroForm") {
+        Ok(Object::Reference(id)) => (*id, input.dictionary(*id, "AcroForm")?.clone()),
+        Ok(Object::Dictionary(direct)) => (allocate(), direct.clone()),
+        Ok(_) => return Err(PdfError::Malformed { what: "AcroForm" }),
+        Err(_) => (allocate(), Dictionary::new()),
+    };
+    if !matches!(catalog.get(b"AcroForm"), Ok(Object::Reference(_))) {
+        let mut new_catalog = catalog.clone();
+        new_catalog.set("AcroForm", Object::Reference(acroform_id));
+        objects.insert(input.root, Object::Dictionary(new_catalog));
+    }
+
+    let field_name = choose_field_name(input, &acroform, spec.field_name.as_deref())?;
+    append_to_array(input, &mut acroform, b"Fields", widget_id, &mut objects, "AcroForm /Fields")?;
+    let flags = acroform.get(b"SigFlags").and_then(Object::as_i64).unwrap_or(0);
+    acroform.set("SigFlags", Object::Integer(flags | SIG_FLAGS));
+    objects.insert(acroform_id, Object::Dictionary(acroform));
+
+    let mut page_dict = input.dictionary(page_id, "page")?.clone();
+    append_to_array(input, &mut page_dict, b"Annots", widget_id, &mut objects, "page /Annots")?;
+    objects.insert(page_id, Object::Dictionary(page_dict));
+
+    let mut widget = Dictionary::new();
+    widget.set("Type", Object::Name(b"Annot".to_vec()));
+    widget.set("Subtype", Object::Name(b"Widget".to_vec()));
+    widget.set("FT", Object::Name(b"Sig".to_vec()));
+    widget.set("T", text_string(&field_name));
+    widget.set("F", Object::Integer(WIDGET_FLAGS));
+    // Invisible: a zero rectangle (ISO 32000-2 §12.7.5.5 allows it for signature fields).
+    widget.set(
+        "Rect",
+        Object::Array(vec![0.into(), 0.into(), 0.into(), 0.into()]),
+    );
+    widget.set("P", Object::Reference(page_id));
+    widget.set("V", Object::Reference(signature_id));
+    objects.insert(widget_id, Object::Dictionary(widget));
+
+    Ok(FieldPlan {
+        field_name,
+        page,
+        signature_id,
+        objects,
+        next_object_number: next,
+    })
+}
+
+/// Adds `item` to the array under `key` in `dictionary`: an indirect array
+/// is rewritten as its own object, a direct one is extended, a missing one
+/// is created.
+fn append_to_array(
+    input: &InputDocument,
+    dictionary: &mut Dictionary,
+    key: &[u8],
+    item: ObjectId,
+    objects: &mut BTreeMap<ObjectId, Object>,
+    what: &'static str,
+) -> Result<(), PdfError> {
+    match dictionary.get_mut(key) {
+        Ok(Object::Array(items)) => items.push(Object::Reference(item)),
+        Ok(Object::Reference(array_id)) => {
+            let array_id = *array_id;
+            let mut items = match objects.get(&array_id) {
+                Some(Object::Array(items)) => items.clone(),
+                _ => input
+                    .document
+                    .get_object(array_id)
+                    .and_then(Object::as_array)
+                    .map_err(|_| PdfError::Malformed { what })?
+                    .clone(),
+            };
+            items.push(Object::Reference(item));
+            objects.insert(array_id, Object::Array(items));
+        }
+        Ok(Object::Null) | Err(_) => dictionary.set(key.to_vec(), Object::Array(vec![Object::Reference(item)])),
+        Ok(_) => return Err(PdfError::Malformed { what }),
+    }
+    Ok(())
+}
+
+/// The requested name if free, else the first free `SignatureN`.
+fn choose_field_name(
+    input: &InputDocument,
+    acroform: &Dictionary,
+    requested: Option<&str>,
+) -> Result<String, PdfError> {
+    let taken = top_level_field_names(input, acroform);
+    match requested {
+        Some(name) => {
+            if name.is_empty() || name.chars().count() > 64 || name.contains('.') {
+                return Err(PdfError::InvalidFieldName {
+                    name: name.to_string(),
+                });
+            }
+            if taken.iter().any(|t| t == name) {
+                return Err(PdfError::FieldNameTaken {
+                    name: name.to_string(),
+                });
+            }
+            Ok(name.to_string())
+        }
+        None => Ok((1..)
+            .map(|n| format!("Signature{n}"))
+            .find(|candidate| !taken.contains(candidate))
+            .unwrap_or_else(|| "Signature".to_string())),
+    }
+}
+
+fn top_level_field_names(input: &InputDocument, acroform: &Dictionary) -> Vec<String> {
+    let Some(Object::Array(fields)) = acroform.get(b"Fields").ok().and_then(|f| input.resolve(f)) else {
+        return Vec::new();
+    };
+    fields
+        .iter()
+        .filter_map(|field| input.resolve(field)?.as_dict().ok())
+        .filter_map(|field| field.get(b"T").ok()?.as_str().ok().map(decode_text_string))
+        .collect()
+}
+
+/// ISO 32000-2 §12.8.4: a DocMDP signature with /P 1 permits no change at all.
+fn refuse_if_certified_without_changes(
+    input: &InputDocument,
+    catalog: &Dictionary,
+) -> Result<(), PdfError> {
+    let docmdp = catalog
+        .get(b"Perms")
+        .ok()
+        .and_then(|p| input.resolve(p))
+        .and_then(|p| p.as_dict().ok())
+        .and_then(|p| p.get(b"DocMDP").ok())
+        .and_then(|s| input.resolve(s))
+        .and_then(|s| s.as_dict().ok());
+    let Some(signature) = docmdp else {
+        return Ok(());
+    };
+    let references = signature
+        .get(b"Reference")
+        .ok()
+        .and_then(|r| input.resolve(r))
+        .and_then(|r| r.as_array().ok());
+    for reference in references.into_iter().flatten() {
+        let permission = input
+            .resolve(reference)
+            .and_then(|r| r.as_dict().ok())
+            .and_then(|r| r.get(b"TransformParams").ok())
+            .and_then(|t| input.resolve(t))
+            .and_then(|t| t.as_dict().ok())
+            .and_then(|t| t.get(b"P").ok())
+            .and_then(|p| p.as_i64().ok());
+        if permission == Some(1) {
+            return Err(PdfError::CertifiedNoChanges);
+        }
+    }
+    Ok(())
+}
+
+/// A PDF text string (ISO 32000-2 §7.9.2.2): PDFDocEncoding when the text is
+/// ASCII, otherwise UTF-16BE with a byte-order mark, so Vietnamese survives.
+pub(super) fn text_string(text: &str) -> Object {
+    if text.is_ascii() {
+        Object::String(text.as_bytes().to_vec(), StringFormat::Literal)
+    } else {
+        let mut bytes = vec![0xfe, 0xff];
+        bytes.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
+        Object::String(bytes, StringFormat::Hexadecimal)
+    }
+}
+
+fn decode_text_string(bytes: &[u8]) -> String {
+    match bytes.strip_prefix(&[0xfe, 0xff]) {
+        Some(utf16) => {
+            let units: Vec<u16> = utf16
+                .chunks_exact(2)
+                .map(|pair| u16::from_be_bytes([pair[0], pair[1]]))
+                .collect();
+            String::from_utf16_lossy(&units)
+        }
+        None => bytes.iter().map(|&b| char::from(b)).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vietnamese_text_becomes_utf16_with_a_byte_order_mark_and_back() {
+        let object = text_string("Ủy ban nhân dân tỉnh Hòa Bình");
+        let Object::String(bytes, _) = object else {
+            panic!("not a string")
+        };
+        assert_eq!(&bytes[..2], &[0xfe, 0xff]);
+        assert_eq!(decode_text_string(&bytes), "Ủy ban nhân dân tỉnh Hòa Bình");
+    }
+
+    #[test]
+    fn ascii_text_stays_a_literal_string() {
+        assert_eq!(
+            text_string("Signature1"),
+            Object::String(b"Signature1".to_vec(), StringFormat::Literal)
+        );
+    }
+}

@@ -1,0 +1,187 @@
+//! PDF signing structure (ISO 32000-2 §12.8): the incremental update that
+//! adds a signature field and reserves the signature's `/Contents`, and the
+//! embedding of the CMS into that reservation. lopdf lives only here.
+//!
+//! The phases are plain data: [`prepare_signature`] returns a [`PreparedPdf`]
+//! whose two byte ranges a caller hashes and whose placeholder it fills with
+//! [`PreparedPdf::embed`]. Between the two, the key may be anywhere.
+
+mod form;
+mod input;
+mod update;
+
+use std::time::SystemTime;
+
+/// What is wrong with a PDF or a signing request at the PDF level.
+#[derive(Debug, thiserror::Error)]
+pub enum PdfError {
+    /// The bytes do not start with a PDF header.
+    #[error("the input is not a PDF: no %PDF- header in its first 1024 bytes")]
+    NotAPdf,
+    /// The file could not be parsed.
+    #[error("the PDF cannot be read: {reason}")]
+    Unreadable {
+        /// What the parser said.
+        reason: String,
+    },
+    /// The cross-reference data had to be rebuilt by scanning: an update
+    /// appended to such a file would point at offsets that do not hold.
+    #[error(
+        "the PDF's cross-reference table is damaged (objects had to be found by scanning the file); \
+         repair it first, e.g. `qpdf damaged.pdf repaired.pdf`, and sign the repaired file"
+    )]
+    DamagedCrossReference,
+    /// Encrypted PDFs are refused.
+    #[error("the PDF is encrypted; kyso signs only unencrypted documents")]
+    Encrypted,
+    /// A structure the update needs is missing or has the wrong type.
+    #[error("the PDF's {what} is missing or malformed")]
+    Malformed {
+        /// Which structure.
+        what: &'static str,
+    },
+    /// The requested page does not exist.
+    #[error("page {requested} does not exist; the document has {pages} page(s)")]
+    NoSuchPage {
+        /// 1-based page asked for.
+        requested: u32,
+        /// Pages in the document.
+        pages: usize,
+    },
+    /// The requested field name is already taken.
+    #[error("a form field named {name:?} already exists")]
+    FieldNameTaken {
+        /// The name asked for.
+        name: String,
+    },
+    /// The field name is not usable in a PDF field name.
+    #[error("field name {name:?} is invalid: it must be 1–64 characters without '.'")]
+    InvalidFieldName {
+        /// The name asked for.
+        name: String,
+    },
+    /// A certification signature forbids any change (DocMDP /P 1).
+    #[error("the document is certified with \"no changes permitted\" (DocMDP P=1); it cannot be signed again")]
+    CertifiedNoChanges,
+    /// The CMS does not fit the reserved placeholder.
+    #[error("the signature ({needed} bytes) does not fit the reserved {reserved} bytes")]
+    SignatureTooLarge {
+        /// DER bytes of the CMS.
+        needed: usize,
+        /// Bytes reserved in `/Contents`.
+        reserved: usize,
+    },
+}
+
+/// What the new signature field and dictionary say.
+#[derive(Debug, Clone)]
+pub struct SignatureSpec {
+    /// Name of the new field; `None` picks an unused `SignatureN`.
+    pub field_name: Option<String>,
+    /// 1-based page for the (invisible) widget; `None` is the first page.
+    pub page: Option<u32>,
+    /// `/Reason`.
+    pub reason: Option<String>,
+    /// `/Location`.
+    pub location: Option<String>,
+    /// `/Name`: the signer's name.
+    pub signer_name: Option<String>,
+    /// `/M`: the claimed signing time.
+    pub signing_time: SystemTime,
+    /// Bytes reserved for the DER CMS (the hex placeholder is twice as long).
+    pub contents_capacity: usize,
+}
+
+/// A PDF with the signature revision appended and its `/Contents` reserved.
+#[derive(Debug, Clone)]
+pub struct PreparedPdf {
+    bytes: Vec<u8>,
+    /// Offset of the `<` that opens the `/Contents` hex string.
+    contents_start: usize,
+    /// Offset just past the `>` that closes it.
+    contents_end: usize,
+    field_name: String,
+    page: u32,
+}
+
+impl PreparedPdf {
+    /// The two byte ranges the signature covers: everything but `/Contents`.
+    pub fn signed_ranges(&self) -> [&[u8]; 2] {
+        [
+            &self.bytes[..self.contents_start],
+            &self.bytes[self.contents_end..],
+        ]
+    }
+
+    /// The `/ByteRange` values.
+    pub fn byte_range(&self) -> [usize; 4] {
+        [
+            0,
+            self.contents_start,
+            self.contents_end,
+            self.bytes.len() - self.contents_end,
+        ]
+    }
+
+    /// The name of the new signature field.
+    pub fn field_name(&self) -> &str {
+        &self.field_name
+    }
+
+    /// The 1-based page holding the widget.
+    pub fn page(&self) -> u32 {
+        self.page
+    }
+
+    /// Bytes the placeholder can hold.
+    pub fn capacity(&self) -> usize {
+        (self.contents_end - self.contents_start - 2) / 2
+    }
+
+    /// Writes the DER CMS into the placeholder (hex, zero-padded) and returns
+    /// the signed PDF. Fails, never truncates, when the CMS is too large.
+    pub fn embed(mut self, cms_der: &[u8]) -> Result<Vec<u8>, PdfError> {
+        if cms_der.len() > self.capacity() {
+            return Err(PdfError::SignatureTooLarge {
+                needed: cms_der.len(),
+                reserved: self.capacity(),
+            });
+        }
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let hex = &mut self.bytes[self.contents_start + 1..self.contents_end - 1];
+        for (pair, byte) in hex.chunks_exact_mut(2).zip(cms_der) {
+            pair[0] = HEX[usize::from(byte >> 4)];
+            pair[1] = HEX[usize::from(byte & 0x0f)];
+        }
+        Ok(self.bytes)
+    }
+}
+
+/// Appends a revision to `input` that adds an invisible signature field and
+/// a signature dictionary whose `/Contents` is reserved for
+/// `spec.contents_capacity` bytes; the input's bytes are kept unchanged.
+pub fn prepare_signature(input: &[u8], spec: &SignatureSpec) -> Result<PreparedPdf, PdfError> {
+    let document = input::InputDocument::parse(input)?;
+    let plan = form::plan_signature_field(&document, spec)?;
+    update::write_signature_revision(input, &document, plan, spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_is_refused_as_not_a_pdf() {
+        let spec = SignatureSpec {
+            field_name: None,
+            page: None,
+            reason: None,
+            location: None,
+            signer_name: None,
+            signing_time: SystemTime::UNIX_EPOCH,
+            contents_capacity: 100,
+        };
+        let err = prepare_signature(b"\x89PNG\r\n\x1a\n not a pdf", &spec).unwrap_err();
+        assert!(matches!(err, PdfError::NotAPdf), "{err}");
+    }
+}

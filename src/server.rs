@@ -1,0 +1,147 @@
+//! `kyso serve`: prepares the data directory (development PKI and unit
+//! registry on first start), loads every key once, and serves gRPC with
+//! health checking and reflection until it is told to stop.
+
+use crate::api::SigningApi;
+use crate::api::proto::FILE_DESCRIPTOR_SET;
+use crate::api::proto::signing_service_server::SigningServiceServer;
+use crate::ca::{self, CaError};
+use crate::config::ServeConfig;
+use crate::keystore::{KeyStore, KeyStoreError};
+use crate::units::{self, UnitRegistry, UnitsError};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+/// Headroom above the PDF limit for the rest of a gRPC message.
+const MESSAGE_OVERHEAD: usize = 1024 * 1024;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The data directory could not be created.
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The unit registry could not be read or written.
+    #[error(transparent)]
+    Units(#[from] UnitsError),
+    /// The development PKI could not be made.
+    #[error(transparent)]
+    Ca(#[from] CaError),
+    /// A key could not be loaded.
+    #[error(transparent)]
+    Keys(#[from] KeyStoreError),
+    /// The address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address.
+        address: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The gRPC transport failed.
+    #[error("the gRPC server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// What the server holds while it runs.
+#[derive(Debug)]
+pub struct ServerState {
+    /// The units it serves.
+    pub registry: Arc<UnitRegistry>,
+    /// Their keys.
+    pub keys: Arc<KeyStore>,
+    /// What start-up created (empty when everything already existed).
+    pub created: Vec<PathBuf>,
+    /// The development root CA certificate, the trust anchor for its signatures.
+    pub root_certificate: PathBuf,
+}
+
+/// Creates what is missing in the data directory and loads every key.
+pub fn prepare(config: &ServeConfig, now: SystemTime) -> Result<ServerState, ServeError> {
+    let data_dir = &config.data_dir;
+    std::fs::create_dir_all(data_dir).map_err(|source| ServeError::DataDir {
+        path: data_dir.clone(),
+        source,
+    })?;
+    let mut created = Vec::new();
+    let registry_path = data_dir.join("units.json");
+    let registry = if registry_path.exists() {
+        UnitRegistry::load(&registry_path)?
+    } else {
+        let registry = units::demo_province();
+        registry.save(&registry_path)?;
+        created.push(registry_path);
+        registry
+    };
+    let report = ca::ensure_dev_pki(data_dir, &registry, now)?;
+    created.extend(report.issued);
+    let keys = KeyStore::load_data_dir(data_dir, &registry)?;
+    Ok(ServerState {
+        registry: Arc::new(registry),
+        keys: Arc::new(keys),
+        created,
+        root_certificate: report.root_pem_path,
+    })
+}
+
+/// Binds `config.listen` (port 0 picks a free port).
+pub async fn bind(config: &ServeConfig) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            address: config.listen,
+            source,
+        })
+}
+
+/// Serves gRPC on `listener` until `shutdown` completes, then drains
+/// in-flight calls.
+pub async fn run(
+    listener: TcpListener,
+    state: &ServerState,
+    config: &ServeConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    let message_limit = config.max_pdf_bytes + MESSAGE_OVERHEAD;
+    let signing = SigningServiceServer::new(SigningApi::new(
+        state.registry.clone(),
+        state.keys.clone(),
+        config.max_pdf_bytes,
+    ))
+    .max_decoding_message_size(message_limit)
+    .max_encoding_message_size(message_limit + MESSAGE_OVERHEAD);
+
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<SigningServiceServer<SigningApi>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| {
+            tracing::error!(error = %e, "reflection disabled");
+            e
+        });
+
+    let mut router = tonic::transport::Server::builder()
+        .add_service(health)
+        .add_service(signing);
+    if let Ok(reflection) = reflection {
+        router = router.add_service(reflection);
+    }
+    router
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await?;
+    Ok(())
+}
