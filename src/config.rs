@@ -20,6 +20,28 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     /// Largest PDF accepted by the unary `Sign` call (`KYSO_MAX_PDF_BYTES`).
     pub max_pdf_bytes: usize,
+    /// Padding the server's RSA keys sign with: `pkcs1` or `pss` (`KYSO_RSA_PADDING`).
+    pub rsa_padding: RsaPaddingSetting,
+}
+
+/// The RSA padding setting, as written in config files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RsaPaddingSetting {
+    /// PKCS#1 v1.5.
+    #[default]
+    Pkcs1,
+    /// RSASSA-PSS.
+    Pss,
+}
+
+impl From<RsaPaddingSetting> for crate::crypto::RsaPadding {
+    fn from(setting: RsaPaddingSetting) -> Self {
+        match setting {
+            RsaPaddingSetting::Pkcs1 => crate::crypto::RsaPadding::Pkcs1,
+            RsaPaddingSetting::Pss => crate::crypto::RsaPadding::Pss,
+        }
+    }
 }
 
 impl Default for ServeConfig {
@@ -28,6 +50,7 @@ impl Default for ServeConfig {
             data_dir: PathBuf::from("kyso-data"),
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             max_pdf_bytes: DEFAULT_MAX_PDF_BYTES,
+            rsa_padding: RsaPaddingSetting::Pkcs1,
         }
     }
 }
@@ -44,6 +67,9 @@ pub struct ServeOverrides {
     /// `--max-pdf-bytes`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_pdf_bytes: Option<usize>,
+    /// `--rsa-padding`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rsa_padding: Option<RsaPaddingSetting>,
 }
 
 /// What is wrong with the configuration.
@@ -63,7 +89,10 @@ pub enum ConfigError {
 impl ServeConfig {
     /// Layers defaults, `config_file` (or `./kyso.toml` when it exists and
     /// none is named), the environment and `overrides`.
-    pub fn load(config_file: Option<&Path>, overrides: &ServeOverrides) -> Result<Self, ConfigError> {
+    pub fn load(
+        config_file: Option<&Path>,
+        overrides: &ServeOverrides,
+    ) -> Result<Self, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(ServeConfig::default()));
         match config_file {
             Some(path) if !path.exists() => {

@@ -33,7 +33,9 @@ pub enum KeyFileError {
         expected: &'static str,
     },
     /// An EC key in SEC1 form ("EC PRIVATE KEY"), which ring does not load.
-    #[error("{path} holds an \"EC PRIVATE KEY\" (SEC1); convert it to PKCS#8: `openssl pkcs8 -topk8 -nocrypt -in {path} -out key-pkcs8.pem`")]
+    #[error(
+        "{path} holds an \"EC PRIVATE KEY\" (SEC1); convert it to PKCS#8: `openssl pkcs8 -topk8 -nocrypt -in {path} -out key-pkcs8.pem`"
+    )]
     Sec1Key {
         /// The file.
         path: PathBuf,
@@ -79,7 +81,10 @@ fn read(path: &Path) -> Result<Vec<u8>, KeyFileError> {
 }
 
 /// Reads a private key PEM file: PKCS#8 ("PRIVATE KEY") or PKCS#1 ("RSA PRIVATE KEY").
-pub fn read_private_key(path: &Path, rsa_padding: RsaPadding) -> Result<Arc<dyn SigningKey>, KeyFileError> {
+pub fn read_private_key(
+    path: &Path,
+    rsa_padding: RsaPadding,
+) -> Result<Arc<dyn SigningKey>, KeyFileError> {
     let bytes = read(path)?;
     parse_private_key(&bytes, path, rsa_padding)
 }
@@ -144,7 +149,11 @@ pub fn parse_certificates(bytes: &[u8], path: &Path) -> Result<Vec<Vec<u8>>, Key
 }
 
 /// Reads a PKCS#12 file: its private key and certificate chain.
-pub fn read_pkcs12(path: &Path, password: &str, rsa_padding: RsaPadding) -> Result<KeyMaterial, KeyFileError> {
+pub fn read_pkcs12(
+    path: &Path,
+    password: &str,
+    rsa_padding: RsaPadding,
+) -> Result<KeyMaterial, KeyFileError> {
     let bytes = read(path)?;
     let store = p12_keystore::KeyStore::from_pkcs12(
         &bytes,

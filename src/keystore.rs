@@ -69,23 +69,30 @@ impl KeyStore {
     /// development PKI: `organisation.pem` + `organisation.key.pem`, and
     /// `leaders/<id>.pem` + `leaders/<id>.key.pem`, with the issuers in
     /// `data_dir/pki/chain.pem`.
-    pub fn load_data_dir(data_dir: &Path, registry: &UnitRegistry) -> Result<Self, KeyStoreError> {
+    pub fn load_data_dir(
+        data_dir: &Path,
+        registry: &UnitRegistry,
+        rsa_padding: RsaPadding,
+    ) -> Result<Self, KeyStoreError> {
         let chain = keyfile::read_certificates(&data_dir.join("pki").join("chain.pem"))?;
         let mut store = KeyStore::default();
         for unit in registry.units() {
             let unit_dir = data_dir.join("units").join(unit.code.as_str());
             let organisation = unit_dir.join("organisation");
             if organisation.with_extension("pem").exists() {
-                let signer = load_pair(&organisation, &chain)?;
-                store.signers.insert((unit.code.clone(), SignerRole::Organisation), signer);
+                let signer = load_pair(&organisation, &chain, rsa_padding)?;
+                store
+                    .signers
+                    .insert((unit.code.clone(), SignerRole::Organisation), signer);
             }
             for leader in &unit.leaders {
                 let base = unit_dir.join("leaders").join(leader.id.as_str());
                 if base.with_extension("pem").exists() {
-                    let signer = load_pair(&base, &chain)?;
-                    store
-                        .signers
-                        .insert((unit.code.clone(), SignerRole::Leader(leader.id.clone())), signer);
+                    let signer = load_pair(&base, &chain, rsa_padding)?;
+                    store.signers.insert(
+                        (unit.code.clone(), SignerRole::Leader(leader.id.clone())),
+                        signer,
+                    );
                 }
             }
         }
@@ -115,9 +122,11 @@ impl KeyStore {
         unit: &UnitCode,
         role: &SignerRole,
     ) -> Result<Arc<Signer>, KeyStoreError> {
-        let registered = registry.find(unit).ok_or_else(|| KeyStoreError::UnknownUnit {
-            unit: unit.to_string(),
-        })?;
+        let registered = registry
+            .find(unit)
+            .ok_or_else(|| KeyStoreError::UnknownUnit {
+                unit: unit.to_string(),
+            })?;
         let role_name = match role {
             SignerRole::Organisation => "organisation".to_string(),
             SignerRole::Leader(leader) => {
@@ -141,10 +150,14 @@ impl KeyStore {
 }
 
 /// Loads `<base>.pem` (certificate) and `<base>.key.pem` (PKCS#8 key).
-fn load_pair(base: &Path, issuers: &[Vec<u8>]) -> Result<Arc<Signer>, KeyStoreError> {
+fn load_pair(
+    base: &Path,
+    issuers: &[Vec<u8>],
+    rsa_padding: RsaPadding,
+) -> Result<Arc<Signer>, KeyStoreError> {
     let certificate_path = base.with_extension("pem");
     let key_path = base.with_extension("key.pem");
-    let key = keyfile::read_private_key(&key_path, RsaPadding::Pkcs1)?;
+    let key = keyfile::read_private_key(&key_path, rsa_padding)?;
     let mut chain = keyfile::read_certificates(&certificate_path)?;
     chain.truncate(1);
     chain.extend(issuers.iter().cloned());

@@ -85,7 +85,7 @@ pub fn prepare(config: &ServeConfig, now: SystemTime) -> Result<ServerState, Ser
     };
     let report = ca::ensure_dev_pki(data_dir, &registry, now)?;
     created.extend(report.issued);
-    let keys = KeyStore::load_data_dir(data_dir, &registry)?;
+    let keys = KeyStore::load_data_dir(data_dir, &registry, config.rsa_padding.into())?;
     Ok(ServerState {
         registry: Arc::new(registry),
         keys: Arc::new(keys),

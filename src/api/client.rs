@@ -38,14 +38,21 @@ impl ClientError {
 }
 
 /// Sends one `Sign` call to `server` (e.g. `http://127.0.0.1:50051`).
-pub async fn sign(server: &str, request: SignRequest, max_message_bytes: usize) -> Result<SignResponse, ClientError> {
+pub async fn sign(
+    server: &str,
+    request: SignRequest,
+    max_message_bytes: usize,
+) -> Result<SignResponse, ClientError> {
     let connect_error = |reason: String| ClientError::Connect {
         server: server.to_string(),
         reason,
     };
     let endpoint = tonic::transport::Endpoint::from_shared(server.to_string())
         .map_err(|e| connect_error(e.to_string()))?;
-    let channel = endpoint.connect().await.map_err(|e| connect_error(e.to_string()))?;
+    let channel = endpoint
+        .connect()
+        .await
+        .map_err(|e| connect_error(e.to_string()))?;
     let mut client = SigningServiceClient::new(channel)
         .max_decoding_message_size(max_message_bytes)
         .max_encoding_message_size(max_message_bytes);

@@ -62,16 +62,23 @@ impl ParsedSignRequest {
         let role = match ProtoRole::try_from(request.role) {
             Ok(ProtoRole::Organisation) => {
                 if !request.leader_id.is_empty() {
-                    return Err(invalid("leader_id", "must be empty when signing as the organisation"));
+                    return Err(invalid(
+                        "leader_id",
+                        "must be empty when signing as the organisation",
+                    ));
                 }
                 SignerRole::Organisation
             }
             Ok(ProtoRole::Leader) => {
-                let leader = LeaderId::parse(&request.leader_id).map_err(|e| invalid("leader_id", e))?;
+                let leader =
+                    LeaderId::parse(&request.leader_id).map_err(|e| invalid("leader_id", e))?;
                 SignerRole::Leader(leader)
             }
             Ok(ProtoRole::Unspecified) | Err(_) => {
-                return Err(invalid("role", "must be SIGNER_ROLE_ORGANISATION or SIGNER_ROLE_LEADER"));
+                return Err(invalid(
+                    "role",
+                    "must be SIGNER_ROLE_ORGANISATION or SIGNER_ROLE_LEADER",
+                ));
             }
         };
         Ok(Self {
@@ -94,7 +101,10 @@ impl proto::signing_service_server::SigningService for SigningApi {
         let request = request.into_inner();
         let document_id = request.document_id.clone();
         let parsed = ParsedSignRequest::parse(request, self.max_pdf_bytes)?;
-        let signer = self.keys.signer(&self.registry, &parsed.unit, &parsed.role).map_err(ApiError::from)?;
+        let signer = self
+            .keys
+            .signer(&self.registry, &parsed.unit, &parsed.role)
+            .map_err(ApiError::from)?;
         // Signing is CPU-bound: it runs on the blocking pool, never on the
         // runtime's worker threads.
         let signed: SignedDocument = tokio::task::spawn_blocking(move || {

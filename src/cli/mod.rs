@@ -24,7 +24,7 @@ pub enum Command {
     /// registry in the data directory on first start).
     Serve(serve::ServeArgs),
     /// Sign a PDF, through a running server or offline with a key file.
-    Sign(sign::SignArgs),
+    Sign(Box<sign::SignArgs>),
 }
 
 /// How a command failed, which decides the exit code.
@@ -52,7 +52,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
-        Command::Sign(args) => sign::run(args),
+        Command::Sign(args) => sign::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

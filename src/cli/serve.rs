@@ -1,7 +1,7 @@
 //! `kyso serve`.
 
 use super::CliError;
-use crate::config::{ServeConfig, ServeOverrides};
+use crate::config::{RsaPaddingSetting, ServeConfig, ServeOverrides};
 use crate::server;
 use clap::Args;
 use std::net::SocketAddr;
@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 /// Arguments of `kyso serve`. Each flag can also come from the config file
-/// or from `KYSO_DATA_DIR`, `KYSO_LISTEN`, `KYSO_MAX_PDF_BYTES`.
+/// or from `KYSO_DATA_DIR`, `KYSO_LISTEN`, `KYSO_MAX_PDF_BYTES`, `KYSO_RSA_PADDING`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// TOML config file (default: ./kyso.toml when it exists).
@@ -24,6 +24,18 @@ pub struct ServeArgs {
     /// Largest PDF one Sign call accepts, in bytes [default: 33554432].
     #[arg(long, value_name = "BYTES")]
     max_pdf_bytes: Option<usize>,
+    /// Padding for the server's RSA keys [default: pkcs1].
+    #[arg(long, value_name = "PADDING")]
+    rsa_padding: Option<RsaPaddingArg>,
+}
+
+/// RSA padding on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RsaPaddingArg {
+    /// PKCS#1 v1.5.
+    Pkcs1,
+    /// RSASSA-PSS.
+    Pss,
 }
 
 pub(super) fn run(args: ServeArgs) -> Result<(), CliError> {
@@ -38,21 +50,32 @@ pub(super) fn run(args: ServeArgs) -> Result<(), CliError> {
         data_dir: args.data_dir,
         listen: args.listen,
         max_pdf_bytes: args.max_pdf_bytes,
+        rsa_padding: args.rsa_padding.map(|p| match p {
+            RsaPaddingArg::Pkcs1 => RsaPaddingSetting::Pkcs1,
+            RsaPaddingArg::Pss => RsaPaddingSetting::Pss,
+        }),
     };
     let config = ServeConfig::load(args.config.as_deref(), &overrides)
         .map_err(|e| CliError::BadInput(e.to_string()))?;
-    let state = server::prepare(&config, SystemTime::now()).map_err(|e| CliError::Failure(e.to_string()))?;
+    let state = server::prepare(&config, SystemTime::now())
+        .map_err(|e| CliError::Failure(e.to_string()))?;
 
     println!("kyso data directory: {}", config.data_dir.display());
     if state.created.is_empty() {
         println!("reusing existing keys and unit registry");
     } else {
-        println!("created {} files (development PKI and unit registry):", state.created.len());
+        println!(
+            "created {} files (development PKI and unit registry):",
+            state.created.len()
+        );
         for path in &state.created {
             println!("  {}", path.display());
         }
     }
-    println!("trust anchor for development signatures: {}", state.root_certificate.display());
+    println!(
+        "trust anchor for development signatures: {}",
+        state.root_certificate.display()
+    );
     println!(
         "{} units, {} signing keys loaded",
         state.registry.units().len(),
@@ -64,7 +87,9 @@ pub(super) fn run(args: ServeArgs) -> Result<(), CliError> {
         .build()
         .map_err(|e| CliError::Failure(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
-        let listener = server::bind(&config).await.map_err(|e| CliError::Failure(e.to_string()))?;
+        let listener = server::bind(&config)
+            .await
+            .map_err(|e| CliError::Failure(e.to_string()))?;
         let address = listener
             .local_addr()
             .map_err(|e| CliError::Failure(e.to_string()))?;
@@ -83,13 +108,14 @@ async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => {
-                let _ = interrupt.await;
-                return;
-            }
-        };
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = interrupt => {},
             _ = terminate.recv() => {},

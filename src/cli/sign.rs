@@ -52,7 +52,12 @@ pub struct SignArgs {
     document_id: Option<String>,
 
     /// Offline: PEM private key (PKCS#8 or PKCS#1); needs --cert.
-    #[arg(long, value_name = "KEY.pem", requires = "cert", conflicts_with = "p12")]
+    #[arg(
+        long,
+        value_name = "KEY.pem",
+        requires = "cert",
+        conflicts_with = "p12"
+    )]
     key: Option<PathBuf>,
     /// Offline: PKCS#12 file holding the key and its certificates.
     #[arg(long, value_name = "FILE.p12")]
@@ -108,7 +113,8 @@ pub(super) fn run(args: SignArgs) -> Result<(), CliError> {
         None => sign_offline(&args, &pdf)?,
     };
     if args.json {
-        let json = serde_json::to_string_pretty(&summary).map_err(|e| CliError::Failure(e.to_string()))?;
+        let json =
+            serde_json::to_string_pretty(&summary).map_err(|e| CliError::Failure(e.to_string()))?;
         println!("{json}");
     } else {
         println!(
@@ -136,12 +142,17 @@ fn options(args: &SignArgs) -> SignOptions {
 }
 
 fn write_output(path: &Path, pdf: &[u8]) -> Result<(), CliError> {
-    std::fs::write(path, pdf).map_err(|e| CliError::Failure(format!("cannot write {}: {e}", path.display())))
+    std::fs::write(path, pdf)
+        .map_err(|e| CliError::Failure(format!("cannot write {}: {e}", path.display())))
 }
 
 fn sign_offline(args: &SignArgs, pdf: &[u8]) -> Result<Summary, CliError> {
     let bad = |e: keyfile::KeyFileError| CliError::BadInput(e.to_string());
-    let padding = if args.rsa_pss { RsaPadding::Pss } else { RsaPadding::Pkcs1 };
+    let padding = if args.rsa_pss {
+        RsaPadding::Pss
+    } else {
+        RsaPadding::Pkcs1
+    };
     let material = match (&args.key, &args.p12) {
         (Some(key), None) => {
             let cert = args
@@ -158,7 +169,9 @@ fn sign_offline(args: &SignArgs, pdf: &[u8]) -> Result<Summary, CliError> {
         (None, Some(p12)) => {
             let password = match &args.password_file {
                 Some(file) => std::fs::read_to_string(file)
-                    .map_err(|e| CliError::BadInput(format!("cannot read {}: {e}", file.display())))?
+                    .map_err(|e| {
+                        CliError::BadInput(format!("cannot read {}: {e}", file.display()))
+                    })?
                     .lines()
                     .next()
                     .unwrap_or("")
@@ -185,11 +198,15 @@ fn sign_offline(args: &SignArgs, pdf: &[u8]) -> Result<Summary, CliError> {
     if let Some(extra) = &args.chain {
         chain.extend(keyfile::read_certificates(extra).map_err(bad)?);
     }
-    let signer = Signer::new(material.key, &chain).map_err(|e| CliError::BadInput(e.to_string()))?;
-    let signed = sign::sign_pdf(pdf, &signer, &options(args), SystemTime::now()).map_err(|e| match e {
-        sign::SignError::Pdf(_) | sign::SignError::CertificateNotValidAt { .. } => CliError::BadInput(e.to_string()),
-        other => CliError::Failure(other.to_string()),
-    })?;
+    let signer =
+        Signer::new(material.key, &chain).map_err(|e| CliError::BadInput(e.to_string()))?;
+    let signed =
+        sign::sign_pdf(pdf, &signer, &options(args), SystemTime::now()).map_err(|e| match e {
+            sign::SignError::Pdf(_) | sign::SignError::CertificateNotValidAt { .. } => {
+                CliError::BadInput(e.to_string())
+            }
+            other => CliError::Failure(other.to_string()),
+        })?;
     write_output(&args.output, &signed.pdf)?;
     let s = signed.summary;
     Ok(Summary {
@@ -208,8 +225,14 @@ fn sign_remote(server: &str, args: &SignArgs, pdf: Vec<u8>) -> Result<Summary, C
     let role = match args.role {
         Some(RoleArg::Organisation) => ProtoRole::Organisation,
         Some(RoleArg::Leader) if args.leader.is_some() => ProtoRole::Leader,
-        Some(RoleArg::Leader) => return Err(CliError::BadInput("--as leader needs --leader ID".into())),
-        None => return Err(CliError::BadInput("--server needs --as organisation|leader".into())),
+        Some(RoleArg::Leader) => {
+            return Err(CliError::BadInput("--as leader needs --leader ID".into()));
+        }
+        None => {
+            return Err(CliError::BadInput(
+                "--server needs --as organisation|leader".into(),
+            ));
+        }
     };
     let options = options(args);
     let request = SignRequest {

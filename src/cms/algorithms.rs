@@ -50,13 +50,17 @@ pub(super) fn signature_identifier(
                 hash_algorithm: sha256.clone(),
                 mask_generation: AlgorithmIdentifierOwned {
                     oid: ID_MGF_1,
-                    parameters: Some(Any::encode_from(&sha256).map_err(encoding("MGF1 parameters"))?),
+                    parameters: Some(
+                        Any::encode_from(&sha256).map_err(encoding("MGF1 parameters"))?,
+                    ),
                 },
                 salt_length: 32,
             };
             AlgorithmIdentifierOwned {
                 oid: ID_RSASSA_PSS,
-                parameters: Some(Any::encode_from(&parameters).map_err(encoding("PSS parameters"))?),
+                parameters: Some(
+                    Any::encode_from(&parameters).map_err(encoding("PSS parameters"))?,
+                ),
             }
         }
         // RFC 5758 §3.2: ECDSA identifiers have absent parameters.

@@ -99,7 +99,11 @@ impl CertificateInfo {
                 .collect(),
             not_before: tbs.validity.not_before.to_system_time(),
             not_after: tbs.validity.not_after.to_system_time(),
-            public_key: tbs.subject_public_key_info.subject_public_key.raw_bytes().to_vec(),
+            public_key: tbs
+                .subject_public_key_info
+                .subject_public_key
+                .raw_bytes()
+                .to_vec(),
         }
     }
 
@@ -122,7 +126,9 @@ fn common_name(name: &x509_cert::name::Name) -> Option<String> {
         .clone();
     match der::Tagged::tag(&value) {
         der::Tag::Utf8String => Utf8StringRef::try_from(&value).ok().map(|s| s.to_string()),
-        der::Tag::PrintableString => PrintableStringRef::try_from(&value).ok().map(|s| s.to_string()),
+        der::Tag::PrintableString => PrintableStringRef::try_from(&value)
+            .ok()
+            .map(|s| s.to_string()),
         der::Tag::BmpString => value.decode_as::<BmpString>().ok().map(|s| s.to_string()),
         _ => None,
     }

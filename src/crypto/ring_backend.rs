@@ -31,10 +31,14 @@ impl RingSigningKey {
     /// with `rsa_padding`; ECDSA keys with the digest that matches their curve.
     pub fn from_pkcs8(der: &[u8], rsa_padding: RsaPadding) -> Result<Self, CryptoError> {
         let rng = SystemRandom::new();
-        if let Ok(key) = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, der, &rng) {
+        if let Ok(key) =
+            EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, der, &rng)
+        {
             return Ok(Self::ecdsa(key, SignatureAlgorithm::EcdsaP256Sha256, rng));
         }
-        if let Ok(key) = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P384_SHA384_ASN1_SIGNING, der, &rng) {
+        if let Ok(key) =
+            EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P384_SHA384_ASN1_SIGNING, der, &rng)
+        {
             return Ok(Self::ecdsa(key, SignatureAlgorithm::EcdsaP384Sha384, rng));
         }
         match RsaKeyPair::from_pkcs8(der) {
@@ -114,10 +118,15 @@ impl SigningKey for RingSigningKey {
                     _ => &signature::RSA_PKCS1_SHA256,
                 };
                 let mut out = vec![0; key.public().modulus_len()];
-                key.sign(padding, &self.rng, message, &mut out).map_err(failed)?;
+                key.sign(padding, &self.rng, message, &mut out)
+                    .map_err(failed)?;
                 Ok(out)
             }
-            Inner::Ecdsa(key) => Ok(key.sign(&self.rng, message).map_err(failed)?.as_ref().to_vec()),
+            Inner::Ecdsa(key) => Ok(key
+                .sign(&self.rng, message)
+                .map_err(failed)?
+                .as_ref()
+                .to_vec()),
         }
     }
 }
@@ -159,10 +168,21 @@ mod tests {
         assert_eq!(key.algorithm(), SignatureAlgorithm::EcdsaP256Sha256);
         let sig = key.sign(b"signed attributes").expect("sign");
         assert!(sig.len() <= key.max_signature_len());
-        verify_signature(key.algorithm(), key.public_key_bytes(), b"signed attributes", &sig)
-            .expect("verifies");
+        verify_signature(
+            key.algorithm(),
+            key.public_key_bytes(),
+            b"signed attributes",
+            &sig,
+        )
+        .expect("verifies");
         assert!(
-            verify_signature(key.algorithm(), key.public_key_bytes(), b"other bytes", &sig).is_err()
+            verify_signature(
+                key.algorithm(),
+                key.public_key_bytes(),
+                b"other bytes",
+                &sig
+            )
+            .is_err()
         );
     }
 

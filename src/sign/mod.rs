@@ -2,9 +2,11 @@
 //! prepare the revision and its placeholder ([`crate::pdf`]), sign the
 //! digest of the signed attributes with any [`SigningKey`], embed the CMS.
 
-use crate::cms::{self, CertificateError, CertificateInfo, CmsError, SignedAttributes, SignerCertificates};
-use crate::datetime::rfc3339;
+use crate::cms::{
+    self, CertificateError, CertificateInfo, CmsError, SignedAttributes, SignerCertificates,
+};
 use crate::crypto::{CryptoError, SignatureAlgorithm, SigningKey};
+use crate::datetime::rfc3339;
 use crate::pdf::{self, PdfError, SignatureSpec};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -31,7 +33,9 @@ pub enum SignError {
         subject: String,
     },
     /// The certificate is not valid at the signing time.
-    #[error("the certificate {subject} is not valid at the signing time (valid {not_before} to {not_after})")]
+    #[error(
+        "the certificate {subject} is not valid at the signing time (valid {not_before} to {not_after})"
+    )]
     CertificateNotValidAt {
         /// The certificate's subject.
         subject: String,
