@@ -104,7 +104,14 @@ impl ServeConfig {
             None => figment = figment.merge(Toml::file("kyso.toml")),
         }
         figment
-            .merge(Env::prefixed("KYSO_"))
+            // Only the settings' own variables: other KYSO_* variables (the
+            // test tools', the CLI's) are not server configuration.
+            .merge(Env::prefixed("KYSO_").only(&[
+                "data_dir",
+                "listen",
+                "max_pdf_bytes",
+                "rsa_padding",
+            ]))
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(|e| ConfigError::Invalid(Box::new(e)))

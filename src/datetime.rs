@@ -43,6 +43,142 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     (year, month, day)
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`); `None` before 1970.
+fn days_from_civil(year: u64, month: u64, day: u64) -> Option<u64> {
+    let year = if month <= 2 {
+        year.checked_sub(1)?
+    } else {
+        year
+    };
+    let era = year / 400;
+    let yoe = year - era * 400;
+    let mp = if month > 2 { month - 3 } else { month + 9 };
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe).checked_sub(719_468)
+}
+
+/// The instant of a UTC calendar time with an offset of `offset_seconds`
+/// east of UTC; `None` for impossible fields.
+fn instant(fields: [u64; 6], offset_seconds: i64) -> Option<SystemTime> {
+    let [year, month, day, hour, minute, second] = fields;
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let days = days_from_civil(year, month, day)?;
+    let local = days * 86_400 + hour * 3600 + minute * 60 + second;
+    let utc = i64::try_from(local).ok()?.checked_sub(offset_seconds)?;
+    Some(UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(utc).ok()?))
+}
+
+fn digits(text: &str, range: std::ops::Range<usize>) -> Option<u64> {
+    let part = text.get(range)?;
+    part.bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| part.parse().ok())?
+}
+
+/// Parses RFC 3339 (`2026-11-27T08:30:00Z`, `…+07:00`, fractions ignored)
+/// or a bare date (`2026-11-27`, midnight UTC).
+pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
+    let text = text.trim();
+    let date = [
+        digits(text, 0..4)?,
+        digits(text, 5..7)?,
+        digits(text, 8..10)?,
+    ];
+    if text.get(4..5) != Some("-") || text.get(7..8) != Some("-") {
+        return None;
+    }
+    if text.len() == 10 {
+        return instant([date[0], date[1], date[2], 0, 0, 0], 0);
+    }
+    if !matches!(text.get(10..11), Some("T" | "t" | " "))
+        || text.get(13..14) != Some(":")
+        || text.get(16..17) != Some(":")
+    {
+        return None;
+    }
+    let time = [
+        digits(text, 11..13)?,
+        digits(text, 14..16)?,
+        digits(text, 17..19)?,
+    ];
+    let mut rest = text.get(19..)?;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let end = fraction
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(fraction.len());
+        rest = fraction.get(end..)?;
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.get(0..1)? {
+                "+" => 1,
+                "-" => -1,
+                _ => return None,
+            };
+            let hours = i64::try_from(digits(rest, 1..3)?).ok()?;
+            let minutes = i64::try_from(digits(rest, 4..6)?).ok()?;
+            if rest.get(3..4) != Some(":") || rest.len() != 6 {
+                return None;
+            }
+            sign * (hours * 3600 + minutes * 60)
+        }
+    };
+    instant(
+        [date[0], date[1], date[2], time[0], time[1], time[2]],
+        offset,
+    )
+}
+
+/// Parses a PDF date (ISO 32000-2 §7.9.4): `D:YYYYMMDDHHmmSSOHH'mm`, where
+/// every part after the year is optional and a missing offset means UTC.
+pub fn parse_pdf_date(text: &str) -> Option<SystemTime> {
+    let text = text.strip_prefix("D:").unwrap_or(text);
+    let field = |range: std::ops::Range<usize>, default: u64| -> Option<u64> {
+        if text.len() < range.end
+            || text
+                .get(range.clone())
+                .is_some_and(|p| !p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return (text.len() <= range.start).then_some(default);
+        }
+        digits(text, range)
+    };
+    let fields = [
+        field(0..4, 0)?,
+        field(4..6, 1)?,
+        field(6..8, 1)?,
+        field(8..10, 0)?,
+        field(10..12, 0)?,
+        field(12..14, 0)?,
+    ];
+    let offset = match text.get(14..15) {
+        None | Some("Z") => 0,
+        Some(sign @ ("+" | "-")) => {
+            let rest = text.get(15..)?.replace('\'', "");
+            let hours = i64::try_from(digits(&rest, 0..2)?).ok()?;
+            let minutes = if rest.len() >= 4 {
+                i64::try_from(digits(&rest, 2..4)?).ok()?
+            } else {
+                0
+            };
+            let magnitude = hours * 3600 + minutes * 60;
+            if sign == "-" { -magnitude } else { magnitude }
+        }
+        Some(_) => return None,
+    };
+    instant(fields, offset)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,6 +190,19 @@ mod tests {
         let t = UNIX_EPOCH + Duration::from_secs(1_795_768_205);
         assert_eq!(pdf_date(t), "D:20261127083005Z");
         assert_eq!(rfc3339(t), "2026-11-27T08:30:05Z");
+        assert_eq!(parse_rfc3339("2026-11-27T08:30:05Z"), Some(t));
+        assert_eq!(parse_rfc3339("2026-11-27T15:30:05+07:00"), Some(t));
+        assert_eq!(parse_pdf_date("D:20261127083005Z"), Some(t));
+        assert_eq!(parse_pdf_date("D:20261127153005+07'00'"), Some(t));
+        assert_eq!(parse_pdf_date("D:20261127153005+07'00"), Some(t));
+    }
+
+    #[test]
+    fn impossible_or_malformed_dates_are_not_parsed() {
+        assert_eq!(parse_rfc3339("2026-13-01T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("yesterday"), None);
+        assert_eq!(parse_pdf_date("D:2026AB"), None);
+        assert!(parse_rfc3339("2026-11-27").is_some());
     }
 
     #[test]

@@ -186,3 +186,23 @@ pub fn read_pkcs12(
         chain: certificates,
     })
 }
+
+/// The contents of the first PEM block labelled `label` in `bytes`.
+pub fn parse_pem_block(
+    bytes: &[u8],
+    path: &Path,
+    label: &'static str,
+) -> Result<Vec<u8>, KeyFileError> {
+    let blocks = pem::parse_many(bytes).map_err(|e| KeyFileError::NotPem {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    blocks
+        .into_iter()
+        .find(|b| b.tag() == label)
+        .map(pem::Pem::into_contents)
+        .ok_or_else(|| KeyFileError::NoBlock {
+            path: path.to_path_buf(),
+            expected: label,
+        })
+}

@@ -3,6 +3,7 @@
 //! the lookup is keyed by the unit code, so no request can reach another
 //! unit's organisation key or a leader of another unit.
 
+use crate::ca::DevPki;
 use crate::crypto::RsaPadding;
 use crate::keyfile::{self, KeyFileError};
 use crate::sign::{SignError, Signer};
@@ -65,34 +66,34 @@ pub struct KeyStore {
 }
 
 impl KeyStore {
-    /// Loads the keys laid out under `data_dir/units/<code>/` by the
-    /// development PKI: `organisation.pem` + `organisation.key.pem`, and
-    /// `leaders/<id>.pem` + `leaders/<id>.key.pem`, with the issuers in
-    /// `data_dir/pki/chain.pem`.
+    /// Loads the keys the development PKI laid out in `data_dir` (see
+    /// [`DevPki`]): each unit's organisation key and its leaders' keys, with
+    /// the issuing CA and root from `pki/chain.pem` embedded beside them.
     pub fn load_data_dir(
         data_dir: &Path,
         registry: &UnitRegistry,
         rsa_padding: RsaPadding,
     ) -> Result<Self, KeyStoreError> {
-        let chain = keyfile::read_certificates(&data_dir.join("pki").join("chain.pem"))?;
+        let layout = DevPki::new(data_dir);
+        let issuers = keyfile::read_certificates(&layout.chain_path())?;
         let mut store = KeyStore::default();
         for unit in registry.units() {
-            let unit_dir = data_dir.join("units").join(unit.code.as_str());
-            let organisation = unit_dir.join("organisation");
-            if organisation.with_extension("pem").exists() {
-                let signer = load_pair(&organisation, &chain, rsa_padding)?;
-                store
-                    .signers
-                    .insert((unit.code.clone(), SignerRole::Organisation), signer);
-            }
-            for leader in &unit.leaders {
-                let base = unit_dir.join("leaders").join(leader.id.as_str());
-                if base.with_extension("pem").exists() {
-                    let signer = load_pair(&base, &chain, rsa_padding)?;
-                    store.signers.insert(
-                        (unit.code.clone(), SignerRole::Leader(leader.id.clone())),
-                        signer,
-                    );
+            let mut credentials = vec![(
+                SignerRole::Organisation,
+                layout.organisation_certificate_path(&unit.code),
+                layout.organisation_key_path(&unit.code),
+            )];
+            credentials.extend(unit.leaders.iter().map(|leader| {
+                (
+                    SignerRole::Leader(leader.id.clone()),
+                    layout.leader_certificate_path(&unit.code, &leader.id),
+                    layout.leader_key_path(&unit.code, &leader.id),
+                )
+            }));
+            for (role, certificate, key) in credentials {
+                if certificate.exists() {
+                    let signer = load_pair(&certificate, &key, &issuers, rsa_padding)?;
+                    store.signers.insert((unit.code.clone(), role), signer);
                 }
             }
         }
@@ -149,20 +150,19 @@ impl KeyStore {
     }
 }
 
-/// Loads `<base>.pem` (certificate) and `<base>.key.pem` (PKCS#8 key).
+/// Loads a certificate and its PKCS#8 key, and puts `issuers` after it.
 fn load_pair(
-    base: &Path,
+    certificate_path: &Path,
+    key_path: &Path,
     issuers: &[Vec<u8>],
     rsa_padding: RsaPadding,
 ) -> Result<Arc<Signer>, KeyStoreError> {
-    let certificate_path = base.with_extension("pem");
-    let key_path = base.with_extension("key.pem");
-    let key = keyfile::read_private_key(&key_path, rsa_padding)?;
-    let mut chain = keyfile::read_certificates(&certificate_path)?;
+    let key = keyfile::read_private_key(key_path, rsa_padding)?;
+    let mut chain = keyfile::read_certificates(certificate_path)?;
     chain.truncate(1);
     chain.extend(issuers.iter().cloned());
     let signer = Signer::new(key, &chain).map_err(|source| KeyStoreError::Signer {
-        path: certificate_path,
+        path: certificate_path.to_path_buf(),
         source,
     })?;
     Ok(Arc::new(signer))

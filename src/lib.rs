@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod ca;
+pub mod chain;
 pub mod cli;
 pub mod cms;
 pub mod config;
@@ -20,3 +21,4 @@ pub mod pdf;
 pub mod server;
 pub mod sign;
 pub mod units;
+pub mod verify;

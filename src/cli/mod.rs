@@ -3,6 +3,7 @@
 
 mod serve;
 mod sign;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -25,6 +26,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Sign a PDF, through a running server or offline with a key file.
     Sign(Box<sign::SignArgs>),
+    /// Verify the signatures of a PDF and report the facts and the verdict.
+    Verify(verify::VerifyArgs),
 }
 
 /// How a command failed, which decides the exit code.
@@ -51,11 +54,12 @@ impl CliError {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve::run(args),
-        Command::Sign(args) => sign::run(*args),
+        Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Sign(args) => sign::run(*args).map(|()| ExitCode::SUCCESS),
+        Command::Verify(args) => verify::run(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("kyso: {error}");
             error.exit_code()

@@ -11,11 +11,13 @@ use std::time::SystemTime;
 /// Arguments of `kyso serve`. Each flag can also come from the config file
 /// or from `KYSO_DATA_DIR`, `KYSO_LISTEN`, `KYSO_MAX_PDF_BYTES`, `KYSO_RSA_PADDING`.
 #[derive(Debug, Args)]
-#[command(after_help = "Settings are layered: defaults < config file < environment < flags.\n\
+#[command(
+    after_help = "Settings are layered: defaults < config file < environment < flags.\n\
 Environment: KYSO_DATA_DIR, KYSO_LISTEN, KYSO_MAX_PDF_BYTES, KYSO_RSA_PADDING.\n\
 On first start the data directory gets a development PKI (root CA, issuing CA,\n\
 an organisation certificate per unit, personal certificates for its leaders)\n\
-and the demo unit registry (units.json); later starts reuse them.")]
+and the demo unit registry (units.json); later starts reuse them."
+)]
 pub struct ServeArgs {
     /// TOML config file (default: ./kyso.toml when it exists).
     #[arg(long, value_name = "FILE")]

@@ -4,7 +4,7 @@ use super::{CmsError, encoding};
 use crate::crypto::{DigestAlgorithm, SignatureAlgorithm};
 use const_oid::db::rfc5912::{
     ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ID_MGF_1, ID_RSASSA_PSS, ID_SHA_256, ID_SHA_384,
-    SHA_256_WITH_RSA_ENCRYPTION,
+    ID_SHA_512, SHA_256_WITH_RSA_ENCRYPTION,
 };
 use der::asn1::Null;
 use der::{Any, Sequence};
@@ -15,6 +15,7 @@ pub(super) fn digest_identifier(algorithm: DigestAlgorithm) -> AlgorithmIdentifi
     let oid = match algorithm {
         DigestAlgorithm::Sha256 => ID_SHA_256,
         DigestAlgorithm::Sha384 => ID_SHA_384,
+        DigestAlgorithm::Sha512 => ID_SHA_512,
     };
     AlgorithmIdentifierOwned {
         oid,

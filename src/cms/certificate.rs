@@ -65,6 +65,8 @@ pub struct CertificateInfo {
     pub subject: String,
     /// The subject's common name, when it has one.
     pub common_name: Option<String>,
+    /// The subject's organisation, when it has one.
+    pub organisation: Option<String>,
     /// Issuer, RFC 4514 string.
     pub issuer: String,
     /// Serial number, upper-case hex without separators.
@@ -89,7 +91,8 @@ impl CertificateInfo {
         let tbs = &certificate.tbs_certificate;
         Self {
             subject: tbs.subject.to_string(),
-            common_name: common_name(&tbs.subject),
+            common_name: attribute_text(&tbs.subject, const_oid::db::rfc4519::CN),
+            organisation: attribute_text(&tbs.subject, const_oid::db::rfc4519::O),
             issuer: tbs.issuer.to_string(),
             serial_hex: tbs
                 .serial_number
@@ -113,15 +116,18 @@ impl CertificateInfo {
     }
 }
 
-/// The first commonName (2.5.4.3) of a name, decoded from UTF8String,
-/// PrintableString or BMPString.
-fn common_name(name: &x509_cert::name::Name) -> Option<String> {
+/// The first attribute `oid` of a name (e.g. commonName 2.5.4.3), decoded
+/// from UTF8String, PrintableString or BMPString.
+fn attribute_text(
+    name: &x509_cert::name::Name,
+    oid: const_oid::ObjectIdentifier,
+) -> Option<String> {
     use der::asn1::{BmpString, PrintableStringRef, Utf8StringRef};
     let value = name
         .0
         .iter()
         .flat_map(|rdn| rdn.0.iter())
-        .find(|atv| atv.oid == const_oid::db::rfc4519::CN)?
+        .find(|atv| atv.oid == oid)?
         .value
         .clone();
     match der::Tagged::tag(&value) {

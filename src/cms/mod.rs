@@ -8,8 +8,12 @@
 mod algorithms;
 mod certificate;
 mod ess;
+pub mod verify;
 
 pub use certificate::{CertificateError, CertificateInfo, SignerCertificates};
+pub use verify::{
+    CmsProblem, CmsReadError, CmsVerification, EssMismatch, verify_detached, verify_signature_value,
+};
 
 use crate::crypto::SignatureAlgorithm;
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
@@ -17,9 +21,7 @@ use cms::content_info::{CmsVersion, ContentInfo};
 use cms::signed_data::{
     CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
 };
-use const_oid::db::rfc5911::{
-    ID_CONTENT_TYPE, ID_DATA, ID_MESSAGE_DIGEST, ID_SIGNED_DATA,
-};
+use const_oid::db::rfc5911::{ID_CONTENT_TYPE, ID_DATA, ID_MESSAGE_DIGEST, ID_SIGNED_DATA};
 use der::asn1::{OctetString, SetOfVec};
 use der::{Any, Decode, Encode};
 use x509_cert::attr::Attribute;
@@ -83,8 +85,9 @@ impl SignedAttributes {
         let digest = OctetString::new(document_digest).map_err(encoding("message digest"))?;
         let message_digest = attribute(ID_MESSAGE_DIGEST, Any::encode_from(&digest))?;
         let signing_certificate = ess::signing_certificate_v2(signer.signer())?;
-        let attributes = SetOfVec::try_from(vec![content_type, message_digest, signing_certificate])
-            .map_err(encoding("signed attributes"))?;
+        let attributes =
+            SetOfVec::try_from(vec![content_type, message_digest, signing_certificate])
+                .map_err(encoding("signed attributes"))?;
         // RFC 5652 §5.4: the signature is computed over the DER encoding of
         // the attributes as an explicit SET OF, not over the [0] IMPLICIT form.
         let der = attributes.to_der().map_err(encoding("signed attributes"))?;
@@ -148,7 +151,10 @@ impl SignedAttributes {
     }
 }
 
-fn attribute(oid: const_oid::ObjectIdentifier, value: Result<Any, der::Error>) -> Result<Attribute, CmsError> {
+fn attribute(
+    oid: const_oid::ObjectIdentifier,
+    value: Result<Any, der::Error>,
+) -> Result<Attribute, CmsError> {
     let value = value.map_err(encoding("attribute value"))?;
     Ok(Attribute {
         oid,

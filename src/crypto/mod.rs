@@ -5,7 +5,9 @@
 
 mod ring_backend;
 
-pub use ring_backend::{RingSigningKey, verify_signature};
+pub use ring_backend::{
+    RingSigningKey, legacy_sha1_digest, verify_signature, verify_signature_with,
+};
 
 use std::fmt;
 
@@ -16,6 +18,8 @@ pub enum DigestAlgorithm {
     Sha256,
     /// SHA-384 (FIPS 180-4).
     Sha384,
+    /// SHA-512 (FIPS 180-4); Ed25519 in CMS digests with it (RFC 8419 §3).
+    Sha512,
 }
 
 impl DigestAlgorithm {
@@ -24,6 +28,7 @@ impl DigestAlgorithm {
         match self {
             DigestAlgorithm::Sha256 => 32,
             DigestAlgorithm::Sha384 => 48,
+            DigestAlgorithm::Sha512 => 64,
         }
     }
 
@@ -46,6 +51,7 @@ impl DigestAlgorithm {
         match self {
             DigestAlgorithm::Sha256 => &ring::digest::SHA256,
             DigestAlgorithm::Sha384 => &ring::digest::SHA384,
+            DigestAlgorithm::Sha512 => &ring::digest::SHA512,
         }
     }
 }
@@ -55,6 +61,7 @@ impl fmt::Display for DigestAlgorithm {
         f.write_str(match self {
             DigestAlgorithm::Sha256 => "SHA-256",
             DigestAlgorithm::Sha384 => "SHA-384",
+            DigestAlgorithm::Sha512 => "SHA-512",
         })
     }
 }
@@ -102,6 +109,79 @@ impl fmt::Display for SignatureAlgorithm {
     }
 }
 
+/// A signature algorithm as a verifier meets it: padding (or scheme) and
+/// digest, without the key. Wider than [`SignatureAlgorithm`], which names
+/// only what kyso's own keys sign with; the curve of an ECDSA signature comes
+/// from the key ([`PublicKey::Ecdsa`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VerificationAlgorithm {
+    /// RSASSA-PKCS1-v1_5 (RFC 8017 §8.2) with this digest.
+    RsaPkcs1(DigestAlgorithm),
+    /// RSASSA-PSS (RFC 8017 §8.1) with this digest, MGF1 with the same digest
+    /// and a salt as long as the digest (RFC 4056 §3, RFC 4055 §3.1).
+    RsaPss(DigestAlgorithm),
+    /// ECDSA (X9.62) with this digest, DER `ECDSA-Sig-Value` (RFC 5753 §2.1.1).
+    Ecdsa(DigestAlgorithm),
+    /// Ed25519, pure (RFC 8032 §5.1, RFC 8419).
+    Ed25519,
+}
+
+impl From<SignatureAlgorithm> for VerificationAlgorithm {
+    fn from(algorithm: SignatureAlgorithm) -> Self {
+        match algorithm {
+            SignatureAlgorithm::RsaPkcs1Sha256 => Self::RsaPkcs1(DigestAlgorithm::Sha256),
+            SignatureAlgorithm::RsaPssSha256 => Self::RsaPss(DigestAlgorithm::Sha256),
+            SignatureAlgorithm::EcdsaP256Sha256 => Self::Ecdsa(DigestAlgorithm::Sha256),
+            SignatureAlgorithm::EcdsaP384Sha384 => Self::Ecdsa(DigestAlgorithm::Sha384),
+        }
+    }
+}
+
+impl fmt::Display for VerificationAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::RsaPkcs1(digest) => write!(f, "RSA PKCS#1 v1.5 with {digest}"),
+            Self::RsaPss(digest) => write!(f, "RSA-PSS with {digest}"),
+            Self::Ecdsa(digest) => write!(f, "ECDSA with {digest}"),
+            Self::Ed25519 => f.write_str("Ed25519"),
+        }
+    }
+}
+
+/// The elliptic curves kyso verifies ECDSA signatures on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EcdsaCurve {
+    /// NIST P-256 (secp256r1).
+    P256,
+    /// NIST P-384 (secp384r1).
+    P384,
+}
+
+impl fmt::Display for EcdsaCurve {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::P256 => "P-256",
+            Self::P384 => "P-384",
+        })
+    }
+}
+
+/// A public key taken out of a certificate's SubjectPublicKeyInfo, typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublicKey<'a> {
+    /// An RSA key: the `RSAPublicKey` DER (RFC 8017 §A.1.1).
+    Rsa(&'a [u8]),
+    /// An ECDSA key: the curve and the uncompressed point (SEC 1 §2.3.3).
+    Ecdsa {
+        /// The key's curve, from the SPKI parameters.
+        curve: EcdsaCurve,
+        /// The point, `04 || X || Y`.
+        point: &'a [u8],
+    },
+    /// An Ed25519 key: 32 bytes (RFC 8410 §4).
+    Ed25519(&'a [u8]),
+}
+
 /// Which RSA padding a loaded RSA key signs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RsaPadding {
@@ -116,7 +196,9 @@ pub enum RsaPadding {
 #[derive(Debug, thiserror::Error)]
 pub enum CryptoError {
     /// The private key is not a PKCS#8 or PKCS#1 key of a supported type.
-    #[error("the private key is not a supported key (RSA 2048–8192 bits, ECDSA P-256 or P-384): {reason}")]
+    #[error(
+        "the private key is not a supported key (RSA 2048–8192 bits, ECDSA P-256 or P-384): {reason}"
+    )]
     UnsupportedKey {
         /// What ring said about the key.
         reason: String,
@@ -138,6 +220,30 @@ pub enum CryptoError {
     BadSignature {
         /// The algorithm that was checked.
         algorithm: SignatureAlgorithm,
+    },
+    /// The signature algorithm does not fit the key (an ECDSA signature and
+    /// an RSA key, say).
+    #[error("an {algorithm} signature cannot be checked with {key}")]
+    KeyAlgorithmMismatch {
+        /// The algorithm the signature claims.
+        algorithm: VerificationAlgorithm,
+        /// The kind of key given ("an RSA key", …).
+        key: &'static str,
+    },
+    /// The backend has no implementation of this key and algorithm pair
+    /// (ring verifies ECDSA with SHA-256 and SHA-384 only).
+    #[error("verifying {algorithm} on {curve} is not supported")]
+    UnsupportedVerification {
+        /// The algorithm asked for.
+        algorithm: VerificationAlgorithm,
+        /// The key's curve.
+        curve: EcdsaCurve,
+    },
+    /// A signature did not verify (or the key was refused by the backend).
+    #[error("the {algorithm} signature does not verify with the given public key")]
+    SignatureRejected {
+        /// The algorithm that was checked.
+        algorithm: VerificationAlgorithm,
     },
 }
 

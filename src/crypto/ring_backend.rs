@@ -1,6 +1,9 @@
 //! The ring backend: software keys held in memory, parsed once at load.
 
-use super::{CryptoError, RsaPadding, SignatureAlgorithm, SigningKey};
+use super::{
+    CryptoError, DigestAlgorithm, EcdsaCurve, PublicKey, RsaPadding, SignatureAlgorithm,
+    SigningKey, VerificationAlgorithm,
+};
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair};
 use std::fmt;
@@ -140,15 +143,88 @@ pub fn verify_signature(
     message: &[u8],
     signature_value: &[u8],
 ) -> Result<(), CryptoError> {
-    let parameters: &dyn signature::VerificationAlgorithm = match algorithm {
-        SignatureAlgorithm::RsaPkcs1Sha256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-        SignatureAlgorithm::RsaPssSha256 => &signature::RSA_PSS_2048_8192_SHA256,
-        SignatureAlgorithm::EcdsaP256Sha256 => &signature::ECDSA_P256_SHA256_ASN1,
-        SignatureAlgorithm::EcdsaP384Sha384 => &signature::ECDSA_P384_SHA384_ASN1,
+    let key = match algorithm {
+        SignatureAlgorithm::RsaPkcs1Sha256 | SignatureAlgorithm::RsaPssSha256 => {
+            PublicKey::Rsa(public_key)
+        }
+        SignatureAlgorithm::EcdsaP256Sha256 => PublicKey::Ecdsa {
+            curve: EcdsaCurve::P256,
+            point: public_key,
+        },
+        SignatureAlgorithm::EcdsaP384Sha384 => PublicKey::Ecdsa {
+            curve: EcdsaCurve::P384,
+            point: public_key,
+        },
     };
-    signature::UnparsedPublicKey::new(parameters, public_key)
-        .verify(message, signature_value)
+    verify_signature_with(key, algorithm.into(), message, signature_value)
         .map_err(|_| CryptoError::BadSignature { algorithm })
+}
+
+/// Verifies `signature` over `message` with a typed public key and the
+/// algorithm a signature claims; the pair must fit (RSA key with an RSA
+/// padding, ECDSA key with ECDSA, Ed25519 with Ed25519). This is the one place
+/// kyso checks a signature value. ring refuses RSA keys outside 2048–8192 bits,
+/// public exponents outside 3–2³³−1, compressed ECDSA points and non-DER
+/// ECDSA signatures.
+pub fn verify_signature_with(
+    key: PublicKey<'_>,
+    algorithm: VerificationAlgorithm,
+    message: &[u8],
+    signature_value: &[u8],
+) -> Result<(), CryptoError> {
+    use DigestAlgorithm::{Sha256, Sha384, Sha512};
+    use VerificationAlgorithm::{Ecdsa, Ed25519, RsaPkcs1, RsaPss};
+    let (parameters, key_bytes): (&'static dyn signature::VerificationAlgorithm, &[u8]) =
+        match (key, algorithm) {
+            (PublicKey::Rsa(der), RsaPkcs1(Sha256)) => {
+                (&signature::RSA_PKCS1_2048_8192_SHA256, der)
+            }
+            (PublicKey::Rsa(der), RsaPkcs1(Sha384)) => {
+                (&signature::RSA_PKCS1_2048_8192_SHA384, der)
+            }
+            (PublicKey::Rsa(der), RsaPkcs1(Sha512)) => {
+                (&signature::RSA_PKCS1_2048_8192_SHA512, der)
+            }
+            (PublicKey::Rsa(der), RsaPss(Sha256)) => (&signature::RSA_PSS_2048_8192_SHA256, der),
+            (PublicKey::Rsa(der), RsaPss(Sha384)) => (&signature::RSA_PSS_2048_8192_SHA384, der),
+            (PublicKey::Rsa(der), RsaPss(Sha512)) => (&signature::RSA_PSS_2048_8192_SHA512, der),
+            (PublicKey::Ecdsa { curve, point }, Ecdsa(digest)) => {
+                let parameters: &'static dyn signature::VerificationAlgorithm =
+                    match (curve, digest) {
+                        (EcdsaCurve::P256, Sha256) => &signature::ECDSA_P256_SHA256_ASN1,
+                        (EcdsaCurve::P256, Sha384) => &signature::ECDSA_P256_SHA384_ASN1,
+                        (EcdsaCurve::P384, Sha256) => &signature::ECDSA_P384_SHA256_ASN1,
+                        (EcdsaCurve::P384, Sha384) => &signature::ECDSA_P384_SHA384_ASN1,
+                        (_, Sha512) => {
+                            return Err(CryptoError::UnsupportedVerification { algorithm, curve });
+                        }
+                    };
+                (parameters, point)
+            }
+            (PublicKey::Ed25519(bytes), Ed25519) => (&signature::ED25519, bytes),
+            (key, algorithm) => {
+                return Err(CryptoError::KeyAlgorithmMismatch {
+                    algorithm,
+                    key: match key {
+                        PublicKey::Rsa(_) => "an RSA key",
+                        PublicKey::Ecdsa { .. } => "an ECDSA key",
+                        PublicKey::Ed25519(_) => "an Ed25519 key",
+                    },
+                });
+            }
+        };
+    signature::UnparsedPublicKey::new(parameters, key_bytes)
+        .verify(message, signature_value)
+        .map_err(|_| CryptoError::SignatureRejected { algorithm })
+}
+
+/// SHA-1, for one legacy use only: matching a certificate against an ESS
+/// `ESSCertID` hash (RFC 2634 §5.4.1), where the certificate itself is
+/// verified by other means. Never for signatures or document digests.
+pub fn legacy_sha1_digest(data: &[u8]) -> Vec<u8> {
+    ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, data)
+        .as_ref()
+        .to_vec()
 }
 
 #[cfg(test)]

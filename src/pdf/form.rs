@@ -29,14 +29,10 @@ pub(super) fn plan_signature_field(
     spec: &SignatureSpec,
 ) -> Result<FieldPlan, PdfError> {
     let catalog = input.dictionary(input.root, "catalog")?;
-    refuse_if_certified_without_changes(input, catalog)?;
+    refuse_if_certified_without_changes(input, &catalog)?;
 
-    let pages = input.document.get_pages();
     let page = spec.page.unwrap_or(1);
-    let page_id = *pages.get(&page).ok_or(PdfError::NoSuchPage {
-        requested: page,
-        pages: pages.len(),
-    })?;
+    let page_id = input.document.page(page)?;
 
     let mut next = input.next_object_number;
     let mut allocate = || {
@@ -51,7 +47,7 @@ pub(super) fn plan_signature_field(
     // The AcroForm: an indirect dictionary is rewritten in place; a direct
     // one (or none) becomes a new indirect object named by a new catalog.
     let (acroform_id, mut acroform) = match catalog.get(b"AcroForm") {
-        Ok(Object::Reference(id)) => (*id, input.dictionary(*id, "AcroForm")?.clone()),
+        Ok(Object::Reference(id)) => (*id, input.dictionary(*id, "AcroForm")?),
         Ok(Object::Dictionary(direct)) => (allocate(), direct.clone()),
         Ok(_) => return Err(PdfError::Malformed { what: "AcroForm" }),
         Err(_) => (allocate(), Dictionary::new()),
@@ -63,13 +59,30 @@ pub(super) fn plan_signature_field(
     }
 
     let field_name = choose_field_name(input, &acroform, spec.field_name.as_deref())?;
-    append_to_array(input, &mut acroform, b"Fields", widget_id, &mut objects, "AcroForm /Fields")?;
-    let flags = acroform.get(b"SigFlags").and_then(Object::as_i64).unwrap_or(0);
+    append_to_array(
+        input,
+        &mut acroform,
+        b"Fields",
+        widget_id,
+        &mut objects,
+        "AcroForm /Fields",
+    )?;
+    let flags = acroform
+        .get(b"SigFlags")
+        .and_then(Object::as_i64)
+        .unwrap_or(0);
     acroform.set("SigFlags", Object::Integer(flags | SIG_FLAGS));
     objects.insert(acroform_id, Object::Dictionary(acroform));
 
-    let mut page_dict = input.dictionary(page_id, "page")?.clone();
-    append_to_array(input, &mut page_dict, b"Annots", widget_id, &mut objects, "page /Annots")?;
+    let mut page_dict = input.dictionary(page_id, "page")?;
+    append_to_array(
+        input,
+        &mut page_dict,
+        b"Annots",
+        widget_id,
+        &mut objects,
+        "page /Annots",
+    )?;
     objects.insert(page_id, Object::Dictionary(page_dict));
 
     let mut widget = Dictionary::new();
@@ -113,17 +126,17 @@ fn append_to_array(
             let array_id = *array_id;
             let mut items = match objects.get(&array_id) {
                 Some(Object::Array(items)) => items.clone(),
-                _ => input
-                    .document
-                    .get_object(array_id)
-                    .and_then(Object::as_array)
-                    .map_err(|_| PdfError::Malformed { what })?
-                    .clone(),
+                _ => match input.document.object(array_id)? {
+                    Object::Array(items) => items,
+                    _ => return Err(PdfError::Malformed { what }),
+                },
             };
             items.push(Object::Reference(item));
             objects.insert(array_id, Object::Array(items));
         }
-        Ok(Object::Null) | Err(_) => dictionary.set(key.to_vec(), Object::Array(vec![Object::Reference(item)])),
+        Ok(Object::Null) | Err(_) => {
+            dictionary.set(key.to_vec(), Object::Array(vec![Object::Reference(item)]))
+        }
         Ok(_) => return Err(PdfError::Malformed { what }),
     }
     Ok(())
@@ -135,7 +148,7 @@ fn choose_field_name(
     acroform: &Dictionary,
     requested: Option<&str>,
 ) -> Result<String, PdfError> {
-    let taken = top_level_field_names(input, acroform);
+    let taken = top_level_field_names(input, acroform)?;
     match requested {
         Some(name) => {
             if name.is_empty() || name.chars().count() > 64 || name.contains('.') {
@@ -157,15 +170,22 @@ fn choose_field_name(
     }
 }
 
-fn top_level_field_names(input: &InputDocument, acroform: &Dictionary) -> Vec<String> {
-    let Some(Object::Array(fields)) = acroform.get(b"Fields").ok().and_then(|f| input.resolve(f)) else {
-        return Vec::new();
+fn top_level_field_names(
+    input: &InputDocument,
+    acroform: &Dictionary,
+) -> Result<Vec<String>, PdfError> {
+    let Object::Array(fields) = input.entry(acroform, b"Fields")? else {
+        return Ok(Vec::new());
     };
-    fields
-        .iter()
-        .filter_map(|field| input.resolve(field)?.as_dict().ok())
-        .filter_map(|field| field.get(b"T").ok()?.as_str().ok().map(decode_text_string))
-        .collect()
+    let mut names = Vec::new();
+    for field in &fields {
+        if let Object::Dictionary(field) = input.resolve(field)?
+            && let Ok(name) = field.get(b"T").and_then(Object::as_str)
+        {
+            names.push(decode_text_string(name));
+        }
+    }
+    Ok(names)
 }
 
 /// ISO 32000-2 §12.8.4: a DocMDP signature with /P 1 permits no change at all.
@@ -173,32 +193,23 @@ fn refuse_if_certified_without_changes(
     input: &InputDocument,
     catalog: &Dictionary,
 ) -> Result<(), PdfError> {
-    let docmdp = catalog
-        .get(b"Perms")
-        .ok()
-        .and_then(|p| input.resolve(p))
-        .and_then(|p| p.as_dict().ok())
-        .and_then(|p| p.get(b"DocMDP").ok())
-        .and_then(|s| input.resolve(s))
-        .and_then(|s| s.as_dict().ok());
-    let Some(signature) = docmdp else {
+    let Object::Dictionary(permissions) = input.entry(catalog, b"Perms")? else {
         return Ok(());
     };
-    let references = signature
-        .get(b"Reference")
-        .ok()
-        .and_then(|r| input.resolve(r))
-        .and_then(|r| r.as_array().ok());
-    for reference in references.into_iter().flatten() {
-        let permission = input
-            .resolve(reference)
-            .and_then(|r| r.as_dict().ok())
-            .and_then(|r| r.get(b"TransformParams").ok())
-            .and_then(|t| input.resolve(t))
-            .and_then(|t| t.as_dict().ok())
-            .and_then(|t| t.get(b"P").ok())
-            .and_then(|p| p.as_i64().ok());
-        if permission == Some(1) {
+    let Object::Dictionary(signature) = input.entry(&permissions, b"DocMDP")? else {
+        return Ok(());
+    };
+    let Object::Array(references) = input.entry(&signature, b"Reference")? else {
+        return Ok(());
+    };
+    for reference in &references {
+        let Object::Dictionary(reference) = input.resolve(reference)? else {
+            continue;
+        };
+        let Object::Dictionary(parameters) = input.entry(&reference, b"TransformParams")? else {
+            continue;
+        };
+        if parameters.get(b"P").and_then(Object::as_i64).ok() == Some(1) {
             return Err(PdfError::CertifiedNoChanges);
         }
     }
@@ -217,7 +228,9 @@ pub(super) fn text_string(text: &str) -> Object {
     }
 }
 
-fn decode_text_string(bytes: &[u8]) -> String {
+/// Decodes a PDF text string (UTF-16BE with a byte-order mark, else
+/// PDFDocEncoding read as Latin-1).
+pub(super) fn decode_text_string(bytes: &[u8]) -> String {
     match bytes.strip_prefix(&[0xfe, 0xff]) {
         Some(utf16) => {
             let units: Vec<u16> = utf16

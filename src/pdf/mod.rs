@@ -6,9 +6,17 @@
 //! whose two byte ranges a caller hashes and whose placeholder it fills with
 //! [`PreparedPdf::embed`]. Between the two, the key may be anywhere.
 
+mod changes;
 mod form;
 mod input;
+mod reader;
+mod signatures;
 mod update;
+
+pub use changes::{ChangeLevel, changes_after, revision_ends};
+pub use signatures::{
+    EmbeddedSignature, SignatureEntries, embedded_signatures, signature_entries_in_revision,
+};
 
 use std::time::SystemTime;
 
@@ -61,7 +69,9 @@ pub enum PdfError {
         name: String,
     },
     /// A certification signature forbids any change (DocMDP /P 1).
-    #[error("the document is certified with \"no changes permitted\" (DocMDP P=1); it cannot be signed again")]
+    #[error(
+        "the document is certified with \"no changes permitted\" (DocMDP P=1); it cannot be signed again"
+    )]
     CertifiedNoChanges,
     /// The CMS does not fit the reserved placeholder.
     #[error("the signature ({needed} bytes) does not fit the reserved {reserved} bytes")]

@@ -62,20 +62,35 @@ pub(super) fn write_signature_revision(
 
     for (&(number, generation), object) in &plan.objects {
         offsets.insert(number, (out.len(), generation));
-        write!(out, "{number} {generation} obj\n").map_err(write_failed)?;
+        writeln!(out, "{number} {generation} obj").map_err(write_failed)?;
         Writer::write_object(&mut out, object).map_err(write_failed)?;
         out.extend_from_slice(b"\nendobj\n");
     }
 
     let trailer = trailer_entries(document);
     if document.last_xref_is_stream {
-        write_xref_stream(&mut out, offsets, plan.next_object_number, document, trailer)?;
+        write_xref_stream(
+            &mut out,
+            offsets,
+            plan.next_object_number,
+            document,
+            trailer,
+        )?;
     } else {
-        write_xref_table(&mut out, &offsets, plan.next_object_number, document, trailer)?;
+        write_xref_table(
+            &mut out,
+            &offsets,
+            plan.next_object_number,
+            document,
+            trailer,
+        )?;
     }
 
     let length = out.len();
-    let byte_range = format!("0 {contents_start} {contents_end} {}", length - contents_end);
+    let byte_range = format!(
+        "0 {contents_start} {contents_end} {}",
+        length - contents_end
+    );
     let slot = &mut out[byte_range_at..byte_range_at + BYTE_RANGE_PLACEHOLDER.len()];
     slot.fill(b' ');
     slot[..byte_range.len()].copy_from_slice(byte_range.as_bytes());
@@ -95,7 +110,7 @@ fn trailer_entries(document: &InputDocument) -> Dictionary {
     let mut trailer = Dictionary::new();
     trailer.set("Root", Object::Reference(document.root));
     for key in [&b"Info"[..], b"ID"] {
-        if let Ok(value) = document.document.trailer.get(key) {
+        if let Ok(value) = document.document.trailer().get(key) {
             trailer.set(key.to_vec(), value.clone());
         }
     }
@@ -125,14 +140,17 @@ fn write_xref_table(
     out.extend_from_slice(b"xref\n");
     let mut entries = offsets.iter();
     for (start, count) in runs(offsets.keys().copied()) {
-        write!(out, "{start} {count}\n").map_err(write_failed)?;
+        writeln!(out, "{start} {count}").map_err(write_failed)?;
         for (_, (offset, generation)) in entries.by_ref().take(count as usize) {
             // Each entry is exactly 20 bytes (ISO 32000-2 §7.5.4).
             write!(out, "{offset:010} {generation:05} n\r\n").map_err(write_failed)?;
         }
     }
     trailer.set("Size", Object::Integer(i64::from(size)));
-    trailer.set("Prev", Object::Integer(offset_as_integer(document.last_xref_offset)));
+    trailer.set(
+        "Prev",
+        Object::Integer(offset_as_integer(document.last_xref_offset)),
+    );
     out.extend_from_slice(b"trailer\n");
     Writer::write_object(out, &Object::Dictionary(trailer)).map_err(write_failed)?;
     write!(out, "\nstartxref\n{xref_offset}\n%%EOF\n").map_err(write_failed)
@@ -148,16 +166,25 @@ fn write_xref_stream(
     let xref_offset = out.len();
     offsets.insert(stream_number, (xref_offset, 0));
     // Field widths (ISO 32000-2 §7.5.8.2 Table 18): type, offset, generation.
-    let offset_width = (usize::BITS - xref_offset.leading_zeros()).div_ceil(8).max(1) as usize;
+    let offset_width = (usize::BITS - xref_offset.leading_zeros())
+        .div_ceil(8)
+        .max(1) as usize;
     let mut data = Vec::with_capacity(offsets.len() * (offset_width + 3));
     for (offset, generation) in offsets.values() {
         data.push(1);
-        data.extend_from_slice(&offset.to_be_bytes()[std::mem::size_of::<usize>() - offset_width..]);
+        data.extend_from_slice(
+            &offset.to_be_bytes()[std::mem::size_of::<usize>() - offset_width..],
+        );
         data.extend_from_slice(&generation.to_be_bytes());
     }
     let index = runs(offsets.keys().copied())
         .into_iter()
-        .flat_map(|(start, count)| [Object::from(i64::from(start)), Object::from(i64::from(count))])
+        .flat_map(|(start, count)| {
+            [
+                Object::from(i64::from(start)),
+                Object::from(i64::from(count)),
+            ]
+        })
         .collect();
     dictionary.set("Type", Object::Name(b"XRef".to_vec()));
     dictionary.set("Size", Object::Integer(i64::from(stream_number) + 1));
@@ -166,13 +193,20 @@ fn write_xref_stream(
         "W",
         Object::Array(vec![1.into(), Object::from(offset_width as i64), 2.into()]),
     );
-    dictionary.set("Prev", Object::Integer(offset_as_integer(document.last_xref_offset)));
+    dictionary.set(
+        "Prev",
+        Object::Integer(offset_as_integer(document.last_xref_offset)),
+    );
     dictionary.set("Length", Object::Integer(data.len() as i64));
-    write!(out, "{stream_number} 0 obj\n").map_err(write_failed)?;
+    writeln!(out, "{stream_number} 0 obj").map_err(write_failed)?;
     Writer::write_object(out, &Object::Dictionary(dictionary)).map_err(write_failed)?;
     out.extend_from_slice(b"\nstream\n");
     out.extend_from_slice(&data);
-    write!(out, "\nendstream\nendobj\nstartxref\n{xref_offset}\n%%EOF\n").map_err(write_failed)
+    write!(
+        out,
+        "\nendstream\nendobj\nstartxref\n{xref_offset}\n%%EOF\n"
+    )
+    .map_err(write_failed)
 }
 
 fn offset_as_integer(offset: usize) -> i64 {
@@ -191,6 +225,9 @@ mod tests {
 
     #[test]
     fn consecutive_object_numbers_share_a_subsection() {
-        assert_eq!(runs([3, 4, 5, 9, 11, 12].into_iter()), vec![(3, 3), (9, 1), (11, 2)]);
+        assert_eq!(
+            runs([3, 4, 5, 9, 11, 12].into_iter()),
+            vec![(3, 3), (9, 1), (11, 2)]
+        );
     }
 }

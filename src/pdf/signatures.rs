@@ -1,0 +1,321 @@
+//! Finding the signatures in a PDF (ISO 32000-2 §12.7.5.5, §12.8.1): every
+//! signature dictionary reached as the `/V` of a signature field, from the
+//! AcroForm's field tree or from widget annotations on the pages, counted
+//! once however many fields point at it.
+
+use super::PdfError;
+use super::form::decode_text_string;
+use super::reader::LazyDocument;
+use lopdf::{Dictionary, Object, ObjectId};
+use std::collections::HashSet;
+
+/// Most fields and annotations visited while looking for signatures.
+const MAX_NODES: usize = 100_000;
+/// Deepest field or page tree followed.
+const MAX_DEPTH: usize = 32;
+
+/// A signature dictionary found in the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddedSignature {
+    /// Fully qualified name of the (first) field holding it.
+    pub field_name: String,
+    /// The signature dictionary's object number and generation, when it is
+    /// an indirect object.
+    pub object: Option<(u32, u16)>,
+    /// `/ByteRange` as integers (empty when it is not an array of integers).
+    pub byte_range: Vec<i64>,
+    /// The decoded `/Contents` string.
+    pub contents: Vec<u8>,
+    /// Where the `/Contents` string (delimiters included) sits in the file.
+    pub contents_span: Option<(usize, usize)>,
+    /// `/SubFilter`.
+    pub sub_filter: Option<String>,
+    /// `/Type /DocTimeStamp` (ISO 32000-2 §12.8.5).
+    pub document_timestamp: bool,
+}
+
+/// Text entries of a signature dictionary (ISO 32000-2 §12.8.1 Table 255).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignatureEntries {
+    /// `/M`, as written (a PDF date string).
+    pub signing_time: Option<String>,
+    /// `/Reason`.
+    pub reason: Option<String>,
+    /// `/Location`.
+    pub location: Option<String>,
+    /// `/Name`.
+    pub name: Option<String>,
+}
+
+/// Every signature in `bytes`, ordered by where its signed bytes end.
+pub fn embedded_signatures(bytes: &[u8]) -> Result<Vec<EmbeddedSignature>, PdfError> {
+    let document = LazyDocument::parse(bytes)?;
+    let mut finder = Finder {
+        document: &document,
+        visited: HashSet::new(),
+        seen_signatures: HashSet::new(),
+        found: Vec::new(),
+        budget: MAX_NODES,
+    };
+    let root = document.resolve(document.trailer().get(b"Root").unwrap_or(&Object::Null))?;
+    let root = root
+        .as_dict()
+        .map_err(|_| PdfError::Malformed { what: "catalog" })?;
+    if let Ok(acroform) = root.get(b"AcroForm")
+        && let Ok(Object::Dictionary(acroform)) = document.resolve(acroform)
+        && let Ok(fields) = acroform.get(b"Fields")
+        && let Ok(Object::Array(fields)) = document.resolve(fields)
+    {
+        for field in &fields {
+            finder.field(field, "", None, 0)?;
+        }
+    }
+    if let Ok(pages) = root.get(b"Pages") {
+        finder.pages(pages, 0)?;
+    }
+    let mut found = finder.found;
+    found.sort_by_key(|s| {
+        s.byte_range
+            .get(2)
+            .copied()
+            .unwrap_or(0)
+            .saturating_add(s.byte_range.get(3).copied().unwrap_or(0))
+    });
+    Ok(found)
+}
+
+/// The text entries of signature dictionary `object` as they stood in the
+/// revision that ends at `revision_end`, whatever later revisions rewrote.
+pub fn signature_entries_in_revision(
+    bytes: &[u8],
+    revision_end: usize,
+    object: (u32, u16),
+) -> Result<SignatureEntries, PdfError> {
+    let prefix = bytes
+        .get(..revision_end)
+        .ok_or(PdfError::Malformed { what: "revision" })?;
+    let document = LazyDocument::parse(prefix)?;
+    let Object::Dictionary(dictionary) = document.object(object)? else {
+        return Ok(SignatureEntries::default());
+    };
+    let text = |key: &[u8]| -> Option<String> {
+        let value = document.resolve(dictionary.get(key).ok()?).ok()?;
+        value.as_str().ok().map(decode_text_string)
+    };
+    Ok(SignatureEntries {
+        signing_time: text(b"M"),
+        reason: text(b"Reason"),
+        location: text(b"Location"),
+        name: text(b"Name"),
+    })
+}
+
+struct Finder<'d, 'a> {
+    document: &'d LazyDocument<'a>,
+    visited: HashSet<ObjectId>,
+    seen_signatures: HashSet<ObjectId>,
+    found: Vec<EmbeddedSignature>,
+    budget: usize,
+}
+
+impl Finder<'_, '_> {
+    fn spend(&mut self) -> Result<(), PdfError> {
+        self.budget = self.budget.checked_sub(1).ok_or(PdfError::Malformed {
+            what: "form: too many fields or annotations",
+        })?;
+        Ok(())
+    }
+
+    /// Visits a field node, depth-first, tracking the inherited /FT.
+    fn field(
+        &mut self,
+        node: &Object,
+        parent_name: &str,
+        inherited_type: Option<Vec<u8>>,
+        depth: usize,
+    ) -> Result<(), PdfError> {
+        if depth > MAX_DEPTH {
+            return Err(PdfError::Malformed {
+                what: "form field tree",
+            });
+        }
+        if let Object::Reference(id) = node
+            && !self.visited.insert(*id)
+        {
+            return Ok(());
+        }
+        self.spend()?;
+        let Ok(Object::Dictionary(field)) = self.document.resolve(node) else {
+            return Ok(());
+        };
+        let partial = field
+            .get(b"T")
+            .ok()
+            .and_then(|t| t.as_str().ok())
+            .map(decode_text_string);
+        let name = match (parent_name, partial) {
+            ("", Some(partial)) => partial,
+            (parent, Some(partial)) => format!("{parent}.{partial}"),
+            (parent, None) => parent.to_string(),
+        };
+        // /FT is inheritable (ISO 32000-2 §12.7.4.1 Table 226).
+        let field_type = field
+            .get(b"FT")
+            .ok()
+            .and_then(|t| t.as_name().ok())
+            .map(<[u8]>::to_vec)
+            .or(inherited_type);
+        if field_type.as_deref() == Some(b"Sig") {
+            self.signature_value(&field, &name)?;
+        }
+        if let Ok(kids) = field.get(b"Kids")
+            && let Ok(Object::Array(kids)) = self.document.resolve(kids)
+        {
+            for kid in &kids {
+                self.field(kid, &name, field_type.clone(), depth + 1)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records the signature dictionary a signature field's /V names.
+    fn signature_value(&mut self, field: &Dictionary, name: &str) -> Result<(), PdfError> {
+        let Ok(value) = field.get(b"V") else {
+            return Ok(()); // an empty signature field
+        };
+        let object = match value {
+            Object::Reference(id) => {
+                if !self.seen_signatures.insert(*id) {
+                    return Ok(());
+                }
+                Some(*id)
+            }
+            _ => None,
+        };
+        let Ok(Object::Dictionary(dictionary)) = self.document.resolve(value) else {
+            return Ok(());
+        };
+        let byte_range = match dictionary
+            .get(b"ByteRange")
+            .ok()
+            .map(|r| self.document.resolve(r))
+        {
+            Some(Ok(Object::Array(values))) => values
+                .iter()
+                .map(Object::as_i64)
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let contents = match dictionary
+            .get(b"Contents")
+            .ok()
+            .map(|c| self.document.resolve(c))
+        {
+            Some(Ok(Object::String(bytes, _))) => bytes,
+            _ => Vec::new(),
+        };
+        // Only a direct string in an uncompressed dictionary has a place in
+        // the file that a ByteRange gap can match.
+        let contents_span = match (object, dictionary.get(b"Contents")) {
+            (Some(id), Ok(Object::String(..))) => self.document.value_span(id, b"Contents")?,
+            _ => None,
+        };
+        self.found.push(EmbeddedSignature {
+            field_name: name.to_string(),
+            object,
+            byte_range,
+            contents,
+            contents_span,
+            sub_filter: dictionary
+                .get(b"SubFilter")
+                .ok()
+                .and_then(|s| s.as_name().ok())
+                .map(|s| String::from_utf8_lossy(s).into_owned()),
+            document_timestamp: dictionary.has_type(b"DocTimeStamp"),
+        });
+        Ok(())
+    }
+
+    /// Walks the page tree for widget annotations of signature fields that
+    /// the AcroForm does not list.
+    fn pages(&mut self, node: &Object, depth: usize) -> Result<(), PdfError> {
+        if depth > MAX_DEPTH {
+            return Err(PdfError::Malformed { what: "page tree" });
+        }
+        if let Object::Reference(id) = node
+            && !self.visited.insert(*id)
+        {
+            return Ok(());
+        }
+        self.spend()?;
+        let Ok(Object::Dictionary(page)) = self.document.resolve(node) else {
+            return Ok(());
+        };
+        if let Ok(kids) = page.get(b"Kids") {
+            if let Ok(Object::Array(kids)) = self.document.resolve(kids) {
+                for kid in &kids {
+                    self.pages(kid, depth + 1)?;
+                }
+            }
+            return Ok(());
+        }
+        if let Ok(annotations) = page.get(b"Annots")
+            && let Ok(Object::Array(annotations)) = self.document.resolve(annotations)
+        {
+            for annotation in &annotations {
+                self.widget(annotation)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A widget annotation: a signature field itself, or the kid of one.
+    fn widget(&mut self, annotation: &Object) -> Result<(), PdfError> {
+        self.spend()?;
+        let Ok(Object::Dictionary(widget)) = self.document.resolve(annotation) else {
+            return Ok(());
+        };
+        // Climb to the field that carries /FT (widget merged with its field,
+        // or a kid whose parent is the field), building the name on the way.
+        let mut names = Vec::new();
+        let mut node = widget;
+        for _ in 0..MAX_DEPTH {
+            if let Some(t) = node.get(b"T").ok().and_then(|t| t.as_str().ok()) {
+                names.push(decode_text_string(t));
+            }
+            if node.get(b"FT").ok().and_then(|t| t.as_name().ok()) == Some(b"Sig") {
+                names.reverse();
+                let full_name = self.qualified_name(&node, names)?;
+                let field = node.clone();
+                return self.signature_value(&field, &full_name);
+            }
+            match node.get(b"Parent").ok().map(|p| self.document.resolve(p)) {
+                Some(Ok(Object::Dictionary(parent))) => node = parent,
+                _ => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Completes a field name with the /T of the field's ancestors.
+    fn qualified_name(
+        &self,
+        field: &Dictionary,
+        mut names: Vec<String>,
+    ) -> Result<String, PdfError> {
+        let mut node = field.clone();
+        for _ in 0..MAX_DEPTH {
+            match node.get(b"Parent").ok().map(|p| self.document.resolve(p)) {
+                Some(Ok(Object::Dictionary(parent))) => {
+                    if let Some(t) = parent.get(b"T").ok().and_then(|t| t.as_str().ok()) {
+                        names.insert(0, decode_text_string(t));
+                    }
+                    node = parent;
+                }
+                _ => break,
+            }
+        }
+        Ok(names.join("."))
+    }
+}
