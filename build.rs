@@ -4,7 +4,10 @@
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protos = ["proto/kyso/v1/signing.proto"];
+    let protos = [
+        "proto/kyso/v1/signing.proto",
+        "proto/kyso/v1/verification.proto",
+    ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");
     }

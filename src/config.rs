@@ -22,6 +22,13 @@ pub struct ServeConfig {
     pub max_pdf_bytes: usize,
     /// Padding the server's RSA keys sign with: `pkcs1` or `pss` (`KYSO_RSA_PADDING`).
     pub rsa_padding: RsaPaddingSetting,
+    /// Folder of trust anchors (`*.pem`) for verification (`KYSO_TRUST_DIR`);
+    /// a missing folder means no configured anchors.
+    pub trust_dir: PathBuf,
+    /// Also trust the development root CA in the data directory, so that
+    /// documents signed by this server verify (`KYSO_TRUST_DEVELOPMENT_ROOT`).
+    /// Turn it off in production.
+    pub trust_development_root: bool,
 }
 
 /// The RSA padding setting, as written in config files.
@@ -51,6 +58,8 @@ impl Default for ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             max_pdf_bytes: DEFAULT_MAX_PDF_BYTES,
             rsa_padding: RsaPaddingSetting::Pkcs1,
+            trust_dir: PathBuf::from("certs/anchors"),
+            trust_development_root: true,
         }
     }
 }
@@ -70,6 +79,9 @@ pub struct ServeOverrides {
     /// `--rsa-padding`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rsa_padding: Option<RsaPaddingSetting>,
+    /// `--trust-dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust_dir: Option<PathBuf>,
 }
 
 /// What is wrong with the configuration.

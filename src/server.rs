@@ -2,10 +2,12 @@
 //! registry on first start), loads every key once, and serves gRPC with
 //! health checking and reflection until it is told to stop.
 
-use crate::api::SigningApi;
 use crate::api::proto::FILE_DESCRIPTOR_SET;
 use crate::api::proto::signing_service_server::SigningServiceServer;
+use crate::api::proto::verification_service_server::VerificationServiceServer;
+use crate::api::{SigningApi, VerificationApi};
 use crate::ca::{self, CaError};
+use crate::chain::{ChainError, TrustAnchors};
 use crate::config::ServeConfig;
 use crate::keystore::{KeyStore, KeyStoreError};
 use crate::units::{self, UnitRegistry, UnitsError};
@@ -40,6 +42,9 @@ pub enum ServeError {
     /// A key could not be loaded.
     #[error(transparent)]
     Keys(#[from] KeyStoreError),
+    /// A trust anchor is unusable.
+    #[error(transparent)]
+    Anchors(#[from] ChainError),
     /// The address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -64,6 +69,8 @@ pub struct ServerState {
     pub created: Vec<PathBuf>,
     /// The development root CA certificate, the trust anchor for its signatures.
     pub root_certificate: PathBuf,
+    /// The anchors Verify trusts.
+    pub anchors: Arc<TrustAnchors>,
 }
 
 /// Creates what is missing in the data directory and loads every key.
@@ -86,11 +93,26 @@ pub fn prepare(config: &ServeConfig, now: SystemTime) -> Result<ServerState, Ser
     let report = ca::ensure_dev_pki(data_dir, &registry, now)?;
     created.extend(report.issued);
     let keys = KeyStore::load_data_dir(data_dir, &registry, config.rsa_padding.into())?;
+    let mut anchor_files = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(&config.trust_dir) {
+        anchor_files.extend(
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "pem")),
+        );
+        anchor_files.sort();
+    }
+    if config.trust_development_root {
+        anchor_files.push(report.root_pem_path.clone());
+    }
+    let anchors = TrustAnchors::from_pem_files(&anchor_files)?;
     Ok(ServerState {
         registry: Arc::new(registry),
         keys: Arc::new(keys),
         created,
         root_certificate: report.root_pem_path,
+        anchors: Arc::new(anchors),
     })
 }
 
@@ -121,9 +143,19 @@ pub async fn run(
     .max_decoding_message_size(message_limit)
     .max_encoding_message_size(message_limit + MESSAGE_OVERHEAD);
 
+    let verification = VerificationServiceServer::new(VerificationApi::new(
+        state.anchors.clone(),
+        config.max_pdf_bytes,
+    ))
+    .max_decoding_message_size(message_limit)
+    .max_encoding_message_size(message_limit);
+
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<SigningServiceServer<SigningApi>>()
+        .await;
+    health_reporter
+        .set_serving::<VerificationServiceServer<VerificationApi>>()
         .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
@@ -136,7 +168,8 @@ pub async fn run(
 
     let mut router = tonic::transport::Server::builder()
         .add_service(health)
-        .add_service(signing);
+        .add_service(signing)
+        .add_service(verification);
     if let Ok(reflection) = reflection {
         router = router.add_service(reflection);
     }

@@ -5,9 +5,11 @@
 pub mod client;
 mod signing;
 mod status;
+mod verification;
 
 pub use signing::SigningApi;
 pub use status::ApiError;
+pub use verification::VerificationApi;
 
 /// Code generated from `proto/kyso/v1/*.proto`.
 #[allow(missing_docs, clippy::all, clippy::pedantic, clippy::unwrap_used)]

@@ -13,7 +13,9 @@ use std::time::SystemTime;
 #[derive(Debug, Args)]
 #[command(
     after_help = "Settings are layered: defaults < config file < environment < flags.\n\
-Environment: KYSO_DATA_DIR, KYSO_LISTEN, KYSO_MAX_PDF_BYTES, KYSO_RSA_PADDING.\n\
+Environment: KYSO_DATA_DIR, KYSO_LISTEN, KYSO_MAX_PDF_BYTES, KYSO_RSA_PADDING,\n\
+KYSO_TRUST_DIR, KYSO_TRUST_DEVELOPMENT_ROOT (true: Verify also trusts the data\n\
+directory's development root; turn it off in production).\n\
 On first start the data directory gets a development PKI (root CA, issuing CA,\n\
 an organisation certificate per unit, personal certificates for its leaders)\n\
 and the demo unit registry (units.json); later starts reuse them."
@@ -34,6 +36,9 @@ pub struct ServeArgs {
     /// Padding for the server's RSA keys [default: pkcs1].
     #[arg(long, value_name = "PADDING")]
     rsa_padding: Option<RsaPaddingArg>,
+    /// Folder of trust anchors (*.pem) for Verify [default: ./certs/anchors].
+    #[arg(long, value_name = "DIR")]
+    trust_dir: Option<PathBuf>,
 }
 
 /// RSA padding on the command line.
@@ -61,6 +66,7 @@ pub(super) fn run(args: ServeArgs) -> Result<(), CliError> {
             RsaPaddingArg::Pkcs1 => RsaPaddingSetting::Pkcs1,
             RsaPaddingArg::Pss => RsaPaddingSetting::Pss,
         }),
+        trust_dir: args.trust_dir,
     };
     let config = ServeConfig::load(args.config.as_deref(), &overrides)
         .map_err(|e| CliError::BadInput(e.to_string()))?;
@@ -84,9 +90,10 @@ pub(super) fn run(args: ServeArgs) -> Result<(), CliError> {
         state.root_certificate.display()
     );
     println!(
-        "{} units, {} signing keys loaded",
+        "{} units, {} signing keys, {} trust anchors loaded",
         state.registry.units().len(),
-        state.keys.len()
+        state.keys.len(),
+        state.anchors.len()
     );
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -44,6 +44,25 @@ pub enum SubIndication {
     TryLater,
 }
 
+impl SubIndication {
+    /// The ETSI EN 319 102-1 name, e.g. `HASH_FAILURE`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SubIndication::HashFailure => "HASH_FAILURE",
+            SubIndication::SigCryptoFailure => "SIG_CRYPTO_FAILURE",
+            SubIndication::FormatFailure => "FORMAT_FAILURE",
+            SubIndication::Revoked => "REVOKED",
+            SubIndication::NoCertificateChainFound => "NO_CERTIFICATE_CHAIN_FOUND",
+            SubIndication::OutOfBoundsNoPoe => "OUT_OF_BOUNDS_NO_POE",
+            SubIndication::ChainConstraintsFailure => "CHAIN_CONSTRAINTS_FAILURE",
+            SubIndication::NoSigningCertificateFound => "NO_SIGNING_CERTIFICATE_FOUND",
+            SubIndication::SignedDataNotFound => "SIGNED_DATA_NOT_FOUND",
+            SubIndication::CryptoConstraintsFailure => "CRYPTO_CONSTRAINTS_FAILURE",
+            SubIndication::TryLater => "TRY_LATER",
+        }
+    }
+}
+
 /// The revocation status of the signer certificate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]

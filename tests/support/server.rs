@@ -2,7 +2,8 @@
 //! directories the tests give it.
 
 use kyso::api::proto::signing_service_client::SigningServiceClient;
-use kyso::api::proto::{SignRequest, SignResponse, SignerRole};
+use kyso::api::proto::verification_service_client::VerificationServiceClient;
+use kyso::api::proto::{SignRequest, SignResponse, SignerRole, VerifyRequest, VerifyResponse};
 use kyso::ca::{DevPki, KeyAlgorithm, LeafKey};
 use kyso::units::{UnitCode, UnitRegistry};
 use std::io::{BufRead, BufReader};
@@ -75,6 +76,21 @@ impl KysoServer {
                 .max_decoding_message_size(256 << 20)
                 .max_encoding_message_size(256 << 20);
             client.sign(request).await.map(tonic::Response::into_inner)
+        })
+    }
+
+    /// Sends one Verify call and waits for the answer.
+    pub fn verify(&self, request: VerifyRequest) -> Result<VerifyResponse, tonic::Status> {
+        runtime().block_on(async {
+            let mut client = VerificationServiceClient::connect(self.url.clone())
+                .await
+                .expect("connect")
+                .max_decoding_message_size(256 << 20)
+                .max_encoding_message_size(256 << 20);
+            client
+                .verify(request)
+                .await
+                .map(tonic::Response::into_inner)
         })
     }
 

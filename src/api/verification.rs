@@ -1,0 +1,162 @@
+//! `kyso.v1.VerificationService`.
+
+use super::ApiError;
+use super::proto::{self, VerifyRequest, VerifyResponse};
+use crate::chain::{RevocationPolicy, TrustAnchors};
+use crate::verify::{
+    self, DocumentReport, Indication, Modification, RevocationFact, SignatureReport, VerifyContext,
+    VerifyPolicy,
+};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tonic::{Request, Response, Status};
+
+/// The verification service: the trust anchors and the size limit.
+#[derive(Debug, Clone)]
+pub struct VerificationApi {
+    anchors: Arc<TrustAnchors>,
+    max_pdf_bytes: usize,
+}
+
+impl VerificationApi {
+    /// A service trusting `anchors`.
+    pub fn new(anchors: Arc<TrustAnchors>, max_pdf_bytes: usize) -> Self {
+        Self {
+            anchors,
+            max_pdf_bytes,
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl proto::verification_service_server::VerificationService for VerificationApi {
+    async fn verify(
+        &self,
+        request: Request<VerifyRequest>,
+    ) -> Result<Response<VerifyResponse>, Status> {
+        let request = request.into_inner();
+        if request.pdf.is_empty() {
+            return Err(ApiError::InvalidField {
+                field: "pdf",
+                reason: "is empty".into(),
+            }
+            .into());
+        }
+        if request.pdf.len() > self.max_pdf_bytes {
+            return Err(ApiError::PdfTooLarge {
+                size: request.pdf.len(),
+                limit: self.max_pdf_bytes,
+            }
+            .into());
+        }
+        let at = match request.at {
+            Some(at) => {
+                let seconds = u64::try_from(at.seconds).map_err(|_| ApiError::InvalidField {
+                    field: "at",
+                    reason: "is before 1970".into(),
+                })?;
+                UNIX_EPOCH + Duration::from_secs(seconds)
+            }
+            None => SystemTime::now(),
+        };
+        let policy = VerifyPolicy {
+            permit_form_filling: request.permit_form_filling,
+            permit_annotations: request.permit_annotations,
+            revocation: if request.hard_fail_revocation {
+                RevocationPolicy::HardFail
+            } else {
+                RevocationPolicy::SoftFail
+            },
+        };
+        let anchors = self.anchors.clone();
+        let document_id = request.document_id;
+        // Verification is CPU-bound and bounded: it runs on the blocking pool.
+        let report = tokio::task::spawn_blocking(move || {
+            let context = VerifyContext {
+                anchors: &anchors,
+                crls: &request.crls,
+                policy,
+                at,
+            };
+            verify::verify_pdf(&request.pdf, &context)
+        })
+        .await
+        .map_err(|e| ApiError::TaskFailed(e.to_string()))?
+        .map_err(|e| ApiError::InvalidField {
+            field: "pdf",
+            reason: e.to_string(),
+        })?;
+        tracing::info!(document_id, verdict = ?report.verdict, signatures = report.signatures.len(), "verified");
+        Ok(Response::new(response(report, document_id)))
+    }
+}
+
+fn response(report: DocumentReport, document_id: String) -> VerifyResponse {
+    VerifyResponse {
+        verdict: indication(report.verdict).into(),
+        signatures: report.signatures.into_iter().map(signature).collect(),
+        errors: report.errors,
+        document_id,
+    }
+}
+
+fn indication(indication: Indication) -> proto::Indication {
+    match indication {
+        Indication::TotalPassed => proto::Indication::TotalPassed,
+        Indication::TotalFailed => proto::Indication::TotalFailed,
+        Indication::Indeterminate => proto::Indication::Indeterminate,
+    }
+}
+
+fn signature(report: SignatureReport) -> proto::SignatureVerification {
+    let modification = match report.modifications {
+        Modification::None => proto::Modification::None,
+        Modification::Ltv => proto::Modification::Ltv,
+        Modification::FormFilling => proto::Modification::FormFilling,
+        Modification::Annotations => proto::Modification::Annotations,
+        Modification::Other => proto::Modification::Other,
+    };
+    let revocation = match report.revocation {
+        RevocationFact::Good => proto::Revocation {
+            status: "good".into(),
+            ..Default::default()
+        },
+        RevocationFact::Revoked { at, reason } => proto::Revocation {
+            status: "revoked".into(),
+            at,
+            reason: reason.unwrap_or_default(),
+        },
+        RevocationFact::NotChecked => proto::Revocation {
+            status: "not_checked".into(),
+            ..Default::default()
+        },
+    };
+    proto::SignatureVerification {
+        field: report.field,
+        revision: u32::try_from(report.revision).unwrap_or(u32::MAX),
+        signer: report.signer.map(|s| proto::Signer {
+            subject: s.subject,
+            common_name: s.common_name.unwrap_or_default(),
+            organisation: s.organisation.unwrap_or_default(),
+            serial: s.serial,
+            issuer: s.issuer,
+        }),
+        signing_time: report.signing_time.unwrap_or_default(),
+        byte_range_ok: report.byte_range_ok,
+        intact: report.intact,
+        valid: report.valid,
+        trusted: report.trusted,
+        trust_anchor: report.trust_anchor.unwrap_or_default(),
+        revocation: Some(revocation),
+        covers_whole_file: report.covers_whole_file,
+        modifications: modification.into(),
+        indication: indication(report.indication).into(),
+        sub_indication: report
+            .sub_indication
+            .map(|s| s.name().to_string())
+            .unwrap_or_default(),
+        reason: report.reason.unwrap_or_default(),
+        location: report.location.unwrap_or_default(),
+        errors: report.errors,
+    }
+}
