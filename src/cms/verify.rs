@@ -15,7 +15,7 @@
 mod algorithm;
 mod attributes;
 mod ber;
-mod ess;
+pub(in crate::cms) mod ess;
 mod public_key;
 mod shape;
 mod signer;

@@ -228,7 +228,8 @@ impl<'d, 'a> Comparison<'d, 'a> {
         let differing = differing_keys(old, new);
         // The catalog may gain validation data, an AcroForm for a new
         // signature field, and the version or developer-extension marks
-        // that come with them (ISO 32000-2 §12.8.4.3, §7.12).
+        // that come with them (ISO 32000-2 §12.8.4.3, §7.12). A new or
+        // re-pointed AcroForm is judged by what it changes, not waved through.
         if new.has_type(b"Catalog")
             && differing.iter().all(|k| {
                 matches!(
@@ -237,7 +238,17 @@ impl<'d, 'a> Comparison<'d, 'a> {
                 )
             })
         {
-            return ChangeLevel::Ltv;
+            if !differing.iter().any(|k| k == b"AcroForm") {
+                return ChangeLevel::Ltv;
+            }
+            let before = self.resolve_dictionary(self.signed, old.get(b"AcroForm").ok());
+            let after = self.resolve_dictionary(self.latest, new.get(b"AcroForm").ok());
+            return match after {
+                Some(after) => {
+                    ChangeLevel::Ltv.max(self.acroform_level(&before.unwrap_or_default(), &after))
+                }
+                None => ChangeLevel::Other,
+            };
         }
         if new.has_type(b"Page") && differing.iter().all(|k| k == b"Annots") {
             return match (old.get(b"Annots").ok(), new.get(b"Annots").ok()) {
@@ -250,23 +261,8 @@ impl<'d, 'a> Comparison<'d, 'a> {
             };
         }
         // An AcroForm (no /Type): fields appended, flags and defaults set.
-        if !new.has(b"Type")
-            && new.has(b"Fields")
-            && differing.iter().all(|k| {
-                matches!(
-                    k.as_slice(),
-                    b"Fields" | b"SigFlags" | b"DR" | b"DA" | b"NeedAppearances"
-                )
-            })
-        {
-            let before = old
-                .get(b"Fields")
-                .map(|f| self.resolve_array(self.signed, f))
-                .unwrap_or_default();
-            return match new.get(b"Fields") {
-                Ok(after) => self.array_items_level(after, &before),
-                Err(_) => ChangeLevel::Other,
-            };
+        if !new.has(b"Type") && new.has(b"Fields") {
+            return self.acroform_level(old, new);
         }
         // A field or widget whose value or appearance changed (§12.7.4).
         if new.has(b"FT") || new.has(b"Parent") || is_annotation(new) {
@@ -276,7 +272,7 @@ impl<'d, 'a> Comparison<'d, 'a> {
             if value_only {
                 let is_signature =
                     new.get(b"FT").ok().and_then(|t| t.as_name().ok()) == Some(b"Sig");
-                let was_empty = !old.has(b"V");
+                let was_empty = !old.has(b"V") && self.is_new_signature(new.get(b"V").ok());
                 return if is_signature && was_empty {
                     ChangeLevel::Ltv
                 } else {
@@ -291,6 +287,55 @@ impl<'d, 'a> Comparison<'d, 'a> {
             }
         }
         ChangeLevel::Other
+    }
+
+    /// What a changed AcroForm does (ISO 32000-2 §12.7.3): new fields are
+    /// judged one by one; default appearances and resources, or asking the
+    /// viewer to regenerate appearances, change what fields show (form
+    /// filling at least); anything else (XFA, calculation order…) is other.
+    fn acroform_level(&self, old: &Dictionary, new: &Dictionary) -> ChangeLevel {
+        let mut level = ChangeLevel::None;
+        for key in differing_keys(old, new) {
+            level = level.max(match key.as_slice() {
+                b"Fields" => {
+                    let before = old
+                        .get(b"Fields")
+                        .map(|f| self.resolve_array(self.signed, f))
+                        .unwrap_or_default();
+                    match new.get(b"Fields") {
+                        Ok(after) => self.array_items_level(after, &before),
+                        Err(_) => ChangeLevel::Other,
+                    }
+                }
+                b"SigFlags" => ChangeLevel::Ltv,
+                b"DR" | b"DA" | b"NeedAppearances" => ChangeLevel::FormFilling,
+                _ => ChangeLevel::Other,
+            });
+        }
+        level
+    }
+
+    fn resolve_dictionary(
+        &self,
+        document: &LazyDocument<'_>,
+        object: Option<&Object>,
+    ) -> Option<Dictionary> {
+        match document.resolve(object?) {
+            Ok(Object::Dictionary(dictionary)) => Some(dictionary),
+            _ => None,
+        }
+    }
+
+    /// Whether `value` names a signature dictionary that a later revision
+    /// added: only such a signature makes a signature field's change LTV.
+    fn is_new_signature(&self, value: Option<&Object>) -> bool {
+        let Some(Object::Reference((number, _))) = value else {
+            return false;
+        };
+        matches!(
+            self.objects.get(number),
+            Some((None, Some(Object::Dictionary(d)))) if d.has_type(b"Sig") || d.has_type(b"DocTimeStamp")
+        )
     }
 
     /// An indirect array that only grew at its end (fields, annotations).
@@ -330,9 +375,21 @@ impl<'d, 'a> Comparison<'d, 'a> {
         }
     }
 
-    /// Signature widgets are LTV-level; other widgets form filling; other
-    /// annotations are annotations.
+    /// A signature widget whose field carries a signature added later is
+    /// LTV-level; any other widget — an empty signature field among them,
+    /// whose appearance can cover the page ("sneaky signature", Mainka et
+    /// al. 2021) — is form filling; other annotations are annotations.
     fn annotation_level(&self, annotation: &Dictionary) -> ChangeLevel {
+        let parent = annotation
+            .get(b"Parent")
+            .ok()
+            .and_then(|p| self.latest.resolve(p).ok())
+            .and_then(|p| p.as_dict().ok().cloned());
+        let value = annotation
+            .get(b"V")
+            .ok()
+            .or_else(|| parent.as_ref().and_then(|p| p.get(b"V").ok()));
+        let signed = self.is_new_signature(value);
         let field_type = annotation
             .get(b"FT")
             .ok()
@@ -350,7 +407,7 @@ impl<'d, 'a> Comparison<'d, 'a> {
                     .map(<[u8]>::to_vec)
             });
         match field_type.as_deref() {
-            Some(b"Sig") => ChangeLevel::Ltv,
+            Some(b"Sig") if signed => ChangeLevel::Ltv,
             Some(_) => ChangeLevel::FormFilling,
             None if annotation
                 .get(b"Subtype")

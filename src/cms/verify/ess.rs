@@ -23,24 +23,24 @@ pub(super) const ID_AA_SIGNING_CERTIFICATE_V2: ObjectIdentifier =
 
 /// IssuerSerial ::= SEQUENCE { issuer GeneralNames, serialNumber CertificateSerialNumber }
 #[derive(Debug, Clone, Sequence)]
-struct IssuerSerial {
-    issuer: Vec<GeneralName>,
-    serial_number: SerialNumber,
+pub(in crate::cms) struct IssuerSerial {
+    pub(in crate::cms) issuer: Vec<GeneralName>,
+    pub(in crate::cms) serial_number: SerialNumber,
 }
 
 /// ESSCertIDv2 (RFC 5035 §4): hashAlgorithm DEFAULT id-sha256.
 #[derive(Debug, Clone, Sequence)]
-struct EssCertIdV2 {
-    hash_algorithm: Option<AlgorithmIdentifierOwned>,
-    cert_hash: OctetString,
-    issuer_serial: Option<IssuerSerial>,
+pub(in crate::cms) struct EssCertIdV2 {
+    pub(in crate::cms) hash_algorithm: Option<AlgorithmIdentifierOwned>,
+    pub(in crate::cms) cert_hash: OctetString,
+    pub(in crate::cms) issuer_serial: Option<IssuerSerial>,
 }
 
 /// SigningCertificateV2 (RFC 5035 §3).
 #[derive(Debug, Clone, Sequence)]
-struct SigningCertificateV2 {
-    certs: Vec<EssCertIdV2>,
-    policies: Option<Any>,
+pub(in crate::cms) struct SigningCertificateV2 {
+    pub(in crate::cms) certs: Vec<EssCertIdV2>,
+    pub(in crate::cms) policies: Option<Any>,
 }
 
 /// ESSCertID (RFC 2634 §5.4.1): the hash is SHA-1.
