@@ -828,6 +828,32 @@ fn crls_report_the_signer_good_until_it_is_listed_and_then_revoked() {
 }
 
 #[test]
+fn a_crl_in_the_documents_security_store_is_consulted_like_a_given_one() {
+    let Some(case) = Case::new(1) else {
+        return;
+    };
+    case.pki.revoke(&case.signer);
+    let after = case.pki.crl("dss-after-revocation.crl");
+    let with_dss = case.file("with-dss.pdf");
+    let Some(signed) = case.signed_then(&[json!({
+        "op": "add_dss",
+        "src": path(&case.file("signed.pdf")),
+        "dst": path(&with_dss),
+        "crls": [path(&after)],
+    })]) else {
+        return;
+    };
+    assert!(signed.exists());
+    let revoked = verify(&with_dss, &case.pki.root, &[]);
+    let report = &revoked.report;
+    let signature = revoked.signature(0);
+    assert_eq!(signature["modifications"], "ltv", "{report:#}");
+    assert_eq!(signature["revocation"]["status"], "revoked", "{report:#}");
+    assert_eq!(signature["sub_indication"], "REVOKED", "{report:#}");
+    assert_eq!(revoked.verdict(), "TOTAL_FAILED", "{report:#}");
+}
+
+#[test]
 fn without_revocation_data_a_signature_soft_fails_and_hard_fail_makes_it_indeterminate() {
     let Some(case) = Case::new(1) else {
         return;

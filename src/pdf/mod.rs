@@ -15,7 +15,8 @@ mod update;
 
 pub use changes::{ChangeLevel, changes_after, revision_ends};
 pub use signatures::{
-    EmbeddedSignature, SignatureEntries, embedded_signatures, signature_entries_in_revision,
+    EmbeddedSignature, SignatureEntries, document_security_store_crls, embedded_signatures,
+    signature_entries_in_revision,
 };
 
 use std::time::SystemTime;

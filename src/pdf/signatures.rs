@@ -84,6 +84,35 @@ pub fn embedded_signatures(bytes: &[u8]) -> Result<Vec<EmbeddedSignature>, PdfEr
     Ok(found)
 }
 
+/// Most CRLs read from a document security store.
+const MAX_DSS_CRLS: usize = 256;
+
+/// The CRLs (DER) of the document security store, `/DSS /CRLs` (ISO
+/// 32000-2 §12.8.4.3), as the latest revision has them.
+pub fn document_security_store_crls(bytes: &[u8]) -> Result<Vec<Vec<u8>>, PdfError> {
+    let document = LazyDocument::parse(bytes)?;
+    let root = document.resolve(document.trailer().get(b"Root").unwrap_or(&Object::Null))?;
+    let Some(dss) = root.as_dict().ok().and_then(|r| r.get(b"DSS").ok()) else {
+        return Ok(Vec::new());
+    };
+    let Ok(Object::Dictionary(dss)) = document.resolve(dss) else {
+        return Ok(Vec::new());
+    };
+    let Some(crls) = dss.get(b"CRLs").ok() else {
+        return Ok(Vec::new());
+    };
+    let Ok(Object::Array(crls)) = document.resolve(crls) else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    for crl in crls.iter().take(MAX_DSS_CRLS) {
+        if let Some(data) = document.stream_data(crl)? {
+            found.push(data);
+        }
+    }
+    Ok(found)
+}
+
 /// The text entries of signature dictionary `object` as they stood in the
 /// revision that ends at `revision_end`, whatever later revisions rewrote.
 pub fn signature_entries_in_revision(

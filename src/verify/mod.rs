@@ -95,6 +95,14 @@ pub fn verify_pdf(
         }
     };
     let revision_ends = pdf::revision_ends(bytes);
+    // Validation data in the document (a B-LT document's DSS) counts like
+    // CRLs given by the caller; a DSS that cannot be read adds nothing.
+    let mut crls = context.crls.to_vec();
+    crls.extend(pdf::document_security_store_crls(bytes).unwrap_or_default());
+    let context = &VerifyContext {
+        crls: &crls,
+        ..context.clone()
+    };
     let reports: Vec<SignatureReport> = signatures
         .iter()
         .map(|signature| verify_signature(bytes, signature, &revision_ends, context))

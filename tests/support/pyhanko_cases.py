@@ -28,10 +28,15 @@ job's output. Every job writes its "dst" as an incremental update of its
       shows changes although no content stream does (the "sneaky signature"
       attack, Mainka et al., IEEE S&P 2021).
 
+  {"op": "add_dss", "src", "dst", "crls": [DER or PEM file...]}
+      Adds the CRLs to the document security store (/DSS /CRLs, ISO 32000-2
+      12.8.4.3) in an incremental update: validation data, as for PAdES B-LT.
+
 Prints {"done": N} on success; on failure prints the failing job and the
 error on stderr and exits non-zero.
 """
 
+import io
 import json
 import logging
 import sys
@@ -184,11 +189,32 @@ def overlay_signature_field(job: dict) -> None:
             writer.write(dst)
 
 
+def add_dss(job: dict) -> None:
+    from asn1crypto import crl as asn1_crl
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    crls = []
+    for path in job["crls"]:
+        with open(path, "rb") as f:
+            data = f.read()
+        if data.startswith(b"-----"):
+            from asn1crypto import pem
+
+            _, _, data = pem.unarmor(data)
+        crls.append(asn1_crl.CertificateList.load(data))
+    with open(job["src"], "rb") as f:
+        out = io.BytesIO(f.read())
+    DocumentSecurityStore.add_dss(out, sig_contents=None, crls=crls, force_write=True)
+    with open(job["dst"], "wb") as f:
+        f.write(out.getvalue())
+
+
 OPERATIONS = {
     "sign": sign,
     "fill": fill,
     "change_content": change_content,
     "overlay_signature_field": overlay_signature_field,
+    "add_dss": add_dss,
 }
 
 

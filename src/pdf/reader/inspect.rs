@@ -92,3 +92,13 @@ impl LazyDocument<'_> {
         }
     }
 }
+
+impl LazyDocument<'_> {
+    /// The decoded data of a stream object (FlateDecode or unfiltered).
+    pub(crate) fn stream_data(&self, object: &Object) -> Result<Option<Vec<u8>>, PdfError> {
+        match self.resolve(object)? {
+            Object::Stream(stream) => super::filters::decode(&stream, &self.budget).map(Some),
+            _ => Ok(None),
+        }
+    }
+}
