@@ -9,6 +9,9 @@ use crate::cms::{CmsProblem, CmsVerification};
 /// The facts an indication is computed from.
 pub(super) struct Facts<'a> {
     pub byte_range_ok: bool,
+    /// `/SubFilter /ETSI.CAdES.detached`: PAdES requires ESS
+    /// signing-certificate(-v2) (ETSI EN 319 142-1 §6.3).
+    pub cades: bool,
     pub cms: Option<&'a CmsVerification>,
     pub chain_error: Option<&'a ChainError>,
     pub trusted: bool,
@@ -44,6 +47,9 @@ pub(super) fn signature_indication(facts: &Facts<'_>) -> (Indication, Option<Sub
             Indeterminate,
             Some(SubIndication::NoSigningCertificateFound),
         );
+    }
+    if facts.cades && cms.signing_certificate_matches.is_none() {
+        return (TotalFailed, Some(SubIndication::FormatFailure));
     }
     if !cms.intact {
         return (TotalFailed, Some(SubIndication::HashFailure));

@@ -224,8 +224,17 @@ fn verify_signature(
         }
         _ => pdf::SignatureEntries::default(),
     };
+    let cades = signature.sub_filter.as_deref() == Some("ETSI.CAdES.detached");
+    if cades
+        && cms.as_ref().is_some_and(|c| {
+            c.signer_certificate.is_some() && c.signing_certificate_matches.is_none()
+        })
+    {
+        errors.push("a PAdES (ETSI.CAdES.detached) signature must carry the ESS signing-certificate-v2 attribute".to_string());
+    }
     let facts = indication::Facts {
         byte_range_ok: byte_range.is_ok(),
+        cades,
         cms: cms.as_ref(),
         chain_error: chain_error.as_ref(),
         trusted,
