@@ -33,11 +33,12 @@ pub enum PdfError {
         /// What the parser said.
         reason: String,
     },
-    /// The cross-reference data had to be rebuilt by scanning: an update
-    /// appended to such a file would point at offsets that do not hold.
+    /// The cross-reference data does not match the file: kyso does not
+    /// repair by scanning, since an update appended to such a file would
+    /// point at offsets that do not hold.
     #[error(
-        "the PDF's cross-reference table is damaged (objects had to be found by scanning the file); \
-         repair it first, e.g. `qpdf damaged.pdf repaired.pdf`, and sign the repaired file"
+        "the PDF's cross-reference data does not match the file (damaged or truncated); \
+         repair it first, e.g. `qpdf damaged.pdf repaired.pdf`, and use the repaired file"
     )]
     DamagedCrossReference,
     /// Encrypted PDFs are refused.

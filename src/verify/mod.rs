@@ -16,7 +16,7 @@ pub use report::{
 use crate::chain::{self, Revocation, RevocationPolicy, RevocationStatus, TrustAnchors};
 use crate::cms::{CertificateInfo, CmsVerification, verify_detached};
 use crate::datetime::{parse_pdf_date, rfc3339};
-use crate::pdf::{self, ChangeLevel, EmbeddedSignature, PdfError};
+use crate::pdf::{self, ChangeLevel, EmbeddedSignature};
 use std::time::SystemTime;
 
 /// What a deployment allows after a signature, and how revocation is judged.
@@ -305,14 +305,5 @@ fn modification(level: ChangeLevel) -> Modification {
         ChangeLevel::FormFilling => Modification::FormFilling,
         ChangeLevel::Annotations => Modification::Annotations,
         ChangeLevel::Other => Modification::Other,
-    }
-}
-
-/// Pairs a PDF-layer error with the report when a caller wants one.
-pub fn unreadable(error: &PdfError) -> DocumentReport {
-    DocumentReport {
-        verdict: Indication::Indeterminate,
-        signatures: Vec::new(),
-        errors: vec![error.to_string()],
     }
 }
