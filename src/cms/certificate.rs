@@ -1,9 +1,12 @@
 //! The signer's certificate chain as CMS embeds it, and the facts about a
 //! certificate that the rest of kyso needs (kept in kyso's own types).
 
+use cms::cert::CertificateChoices;
+use cms::signed_data::CertificateSet;
 use der::Decode;
 use std::time::SystemTime;
 use x509_cert::Certificate;
+use x509_cert::attr::Attribute;
 
 /// What is wrong with a certificate given to kyso.
 #[derive(Debug, thiserror::Error)]
@@ -19,13 +22,20 @@ pub enum CertificateError {
     /// No certificate was given at all.
     #[error("no signer certificate was given")]
     Missing,
+    /// The certificates could not be encoded into CMS structures.
+    #[error("cannot encode the signer's certificates for CMS: {0}")]
+    Encoding(#[from] Box<super::CmsError>),
 }
 
 /// The signer certificate and the intermediates embedded beside it.
+///
+/// What every signature by this signer repeats — the certificate set and the
+/// ESS signing-certificate-v2 attribute — is built once, here.
 #[derive(Debug, Clone)]
 pub struct SignerCertificates {
     signer: Certificate,
-    intermediates: Vec<Certificate>,
+    certificate_set: CertificateSet,
+    signing_certificate: Attribute,
 }
 
 impl SignerCertificates {
@@ -38,18 +48,36 @@ impl SignerCertificates {
         });
         let signer = parsed.next().ok_or(CertificateError::Missing)??;
         let intermediates = parsed.collect::<Result<Vec<_>, _>>()?;
+        let choices = std::iter::once(&signer)
+            .chain(&intermediates)
+            .map(|c| CertificateChoices::Certificate(c.clone()))
+            .collect::<Vec<_>>();
+        let certificate_set = CertificateSet::try_from(choices).map_err(|source| {
+            Box::new(super::CmsError::Encoding {
+                what: "certificate set",
+                source,
+            })
+        })?;
+        let signing_certificate = super::ess::signing_certificate_v2(&signer).map_err(Box::new)?;
         Ok(Self {
             signer,
-            intermediates,
+            certificate_set,
+            signing_certificate,
         })
+    }
+
+    /// The embedded certificates as a CMS CertificateSet.
+    pub(super) fn certificate_set(&self) -> &CertificateSet {
+        &self.certificate_set
+    }
+
+    /// The ESS signing-certificate-v2 attribute naming the signer.
+    pub(super) fn signing_certificate(&self) -> &Attribute {
+        &self.signing_certificate
     }
 
     pub(super) fn signer(&self) -> &Certificate {
         &self.signer
-    }
-
-    pub(super) fn all(&self) -> impl Iterator<Item = &Certificate> {
-        std::iter::once(&self.signer).chain(&self.intermediates)
     }
 
     /// Facts about the signer certificate.

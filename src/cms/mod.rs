@@ -16,10 +16,10 @@ pub use verify::{
 };
 
 use crate::crypto::SignatureAlgorithm;
-use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::cert::IssuerAndSerialNumber;
 use cms::content_info::{CmsVersion, ContentInfo};
 use cms::signed_data::{
-    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
+    EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
 };
 use const_oid::db::rfc5911::{ID_CONTENT_TYPE, ID_DATA, ID_MESSAGE_DIGEST, ID_SIGNED_DATA};
 use der::asn1::{OctetString, SetOfVec};
@@ -84,7 +84,7 @@ impl SignedAttributes {
         let content_type = attribute(ID_CONTENT_TYPE, Any::encode_from(&ID_DATA))?;
         let digest = OctetString::new(document_digest).map_err(encoding("message digest"))?;
         let message_digest = attribute(ID_MESSAGE_DIGEST, Any::encode_from(&digest))?;
-        let signing_certificate = ess::signing_certificate_v2(signer.signer())?;
+        let signing_certificate = signer.signing_certificate().clone();
         let attributes =
             SetOfVec::try_from(vec![content_type, message_digest, signing_certificate])
                 .map_err(encoding("signed attributes"))?;
@@ -124,10 +124,6 @@ impl SignedAttributes {
             signature: OctetString::new(signature_value).map_err(encoding("signature value"))?,
             unsigned_attrs: None,
         };
-        let certificates = signer
-            .all()
-            .map(|c| CertificateChoices::Certificate(c.clone()))
-            .collect::<Vec<_>>();
         let signed_data = SignedData {
             version: CmsVersion::V1,
             digest_algorithms: SetOfVec::try_from(vec![digest_algorithm])
@@ -136,9 +132,7 @@ impl SignedAttributes {
                 econtent_type: ID_DATA,
                 econtent: None,
             },
-            certificates: Some(
-                CertificateSet::try_from(certificates).map_err(encoding("certificate set"))?,
-            ),
+            certificates: Some(signer.certificate_set().clone()),
             crls: None,
             signer_infos: SignerInfos::try_from(vec![signer_info])
                 .map_err(encoding("signer infos"))?,
