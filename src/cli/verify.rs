@@ -146,11 +146,20 @@ fn yes_no(value: bool) -> &'static str {
     if value { "yes" } else { "NO" }
 }
 
+/// The JSON name of a report value (`TOTAL_PASSED`, `form_filling`), so
+/// the human output uses the same words as the JSON contract.
+fn name<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => text,
+        _ => String::new(),
+    }
+}
+
 fn print_human(input: &Path, report: &DocumentReport, at: SystemTime) {
     println!(
-        "{}: {:?} (validation time {})",
+        "{}: {} (validation time {})",
         input.display(),
-        report.verdict,
+        name(&report.verdict),
         rfc3339(at)
     );
     for error in &report.errors {
@@ -208,13 +217,13 @@ fn print_human(input: &Path, report: &DocumentReport, at: SystemTime) {
         };
         println!("  revocation:    {revocation}");
         println!("  whole file:    {}", yes_no(signature.covers_whole_file));
-        println!("  changed after: {:?}", signature.modifications);
+        println!("  changed after: {}", name(&signature.modifications));
         println!(
-            "  indication:    {:?}{}",
-            signature.indication,
+            "  indication:    {}{}",
+            name(&signature.indication),
             signature
                 .sub_indication
-                .map(|s| format!(" / {s:?}"))
+                .map(|s| format!(" / {}", name(&s)))
                 .unwrap_or_default()
         );
         for error in &signature.errors {
