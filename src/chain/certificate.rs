@@ -7,8 +7,11 @@ use der::oid::AssociatedOid;
 use der::{Decode, asn1::ObjectIdentifier};
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::{
-    BasicConstraints, ExtendedKeyUsage, KeyUsage, NameConstraints, PolicyConstraints,
+    BasicConstraints, CrlDistributionPoints, ExtendedKeyUsage, KeyUsage, NameConstraints,
+    PolicyConstraints,
 };
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 
 use super::ChainError;
@@ -43,6 +46,16 @@ impl Facts {
         let bytes = self.certificate.tbs_certificate.serial_number.as_bytes();
         let negative = bytes.first().is_some_and(|first| first & 0x80 != 0);
         !negative && bytes.iter().any(|byte| *byte != 0)
+    }
+
+    /// The issuer distinguished name (RFC 5280 §4.1.2.4).
+    pub(super) fn issuer(&self) -> &Name {
+        &self.certificate.tbs_certificate.issuer
+    }
+
+    /// The serial number (RFC 5280 §4.1.2.2).
+    pub(super) fn serial(&self) -> &SerialNumber {
+        &self.certificate.tbs_certificate.serial_number
     }
 
     /// Whether subject and issuer are the same name: a self-issued
@@ -97,6 +110,14 @@ impl Facts {
     /// The nameConstraints extension (RFC 5280 §4.2.1.10), if present.
     pub(super) fn name_constraints(&self) -> Result<Option<NameConstraints>, ChainError> {
         self.extension::<NameConstraints>()
+            .map(|found| found.map(|(_, value)| value))
+    }
+
+    /// The cRLDistributionPoints extension (RFC 5280 §4.2.1.13), if present.
+    pub(super) fn crl_distribution_points(
+        &self,
+    ) -> Result<Option<CrlDistributionPoints>, ChainError> {
+        self.extension::<CrlDistributionPoints>()
             .map(|found| found.map(|(_, value)| value))
     }
 

@@ -76,6 +76,8 @@ pub(super) fn check_signer(signer: &Facts) -> Result<(), ChainError> {
 /// - no requireExplicitPolicy that would take effect on this path (RFC 5280
 ///   §6.1.4 (i), §6.1.5 (a)): kyso does not process certificate policies, so
 ///   it refuses rather than accept a path that needs one;
+/// - keyUsage, if present, with keyCertSign (RFC 5280 §6.1.4 (n)): webpki
+///   does not check it on CA certificates;
 /// - keys kyso accepts.
 pub(super) fn check_issuers(signer: &Facts, issuers: &[Facts]) -> Result<(), ChainError> {
     // An explicit-policy requirement of the signer itself applies at once
@@ -90,6 +92,14 @@ pub(super) fn check_issuers(signer: &Facts, issuers: &[Facts]) -> Result<(), Cha
         if issuer.subject_is_empty() {
             return Err(ChainError::Malformed {
                 reason: "a CA certificate of the path has an empty subject".to_owned(),
+            });
+        }
+        if issuer
+            .key_usage()?
+            .is_some_and(|usage| !usage.key_cert_sign())
+        {
+            return Err(ChainError::ChainConstraints {
+                reason: Constraint::KeyUsage,
             });
         }
         if let Some(constraints) = issuer.name_constraints()? {

@@ -10,14 +10,26 @@
 //! 2. **status**: the CRLs current at the validation time are tried
 //!    together, each certificate of the path needing one ("Good"), or the
 //!    status is "Unknown" (soft fail) or an error (hard fail).
+//!
+//! Whatever the policy, a certificate of the path that a CRL of its issuer
+//! lists is never "good" nor "not checked": if pass 1 could not prove it
+//! revoked (a delta CRL, which webpki does not read, a CRL signed with
+//! another key, an unsupported scope …), the status is
+//! [`ChainError::RevocationUnknown`].
 
 use std::time::SystemTime;
 
 use der::Decode;
+use der::oid::AssociatedOid;
 use webpki::{
     CertRevocationList, ExpirationPolicy, OwnedCertRevocationList, RevocationCheckDepth,
     RevocationOptions, RevocationOptionsBuilder, RevocationReason, UnknownStatusPolicy,
 };
+use x509_cert::ext::pkix::CrlReason;
+use x509_cert::ext::pkix::crl::dp::IssuingDistributionPoint;
+use x509_cert::ext::pkix::name::DistributionPointName;
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
 
 use super::certificate::Facts;
 use super::error::system_time;
@@ -88,6 +100,15 @@ struct Crl {
     keeps_expired: bool,
     /// A cRLNumber extension is present and not critical (RFC 5280 §5.2.3).
     numbered: bool,
+    /// The issuingDistributionPoint extension (RFC 5280 §5.2.5), if present.
+    scope: Option<IssuingDistributionPoint>,
+}
+
+/// Any CRL x509-cert can read, including those webpki refuses (delta
+/// CRLs, indirect CRLs …): its issuer and the serial numbers it lists.
+struct Listing {
+    issuer: Name,
+    serials: Vec<SerialNumber>,
 }
 
 /// A certificate that may be in the path (the signer first).
@@ -96,6 +117,10 @@ struct Candidate {
     serial: Vec<u8>,
     subject: String,
     not_after: SystemTime,
+    /// The distribution points of its cRLDistributionPoints that a CRL's
+    /// issuingDistributionPoint can match: neither reason-partitioned nor
+    /// with a cRLIssuer (RFC 5280 §6.3.3 (b)(2)(i)).
+    distribution_points: Vec<DistributionPointName>,
 }
 
 /// Checks the revocation status of `path` (built without revocation).
@@ -117,6 +142,11 @@ pub(super) fn check(
         .iter()
         .filter_map(|der| Crl::parse(der))
         .collect();
+    let listings: Vec<Listing> = revocation
+        .crls
+        .iter()
+        .filter_map(|der| Listing::parse(der))
+        .collect();
     let candidates = candidates(request, signer);
 
     // Pass 1, evidence: RFC 5280 §6.3.3 (i)(1) — a listed serial in an
@@ -137,16 +167,34 @@ pub(super) fn check(
         }
     }
 
-    // Pass 2, status: only conforming CRLs (RFC 5280 §5.2.3: a non-critical
-    // cRLNumber; §6.3.3 (f): an issuer allowed to sign CRLs) current at the
-    // validation time (§6.3.3 (a)(2): nextUpdate after it) and issued before
-    // each covered certificate expired (§3.3: entries may leave the CRL
-    // after expiry).
+    let (path, status) = status(request, anchors, revocation, path, &crls, &candidates, at)?;
+    if listed(&listings, &path)? {
+        return Err(ChainError::RevocationUnknown);
+    }
+    Ok((path, status))
+}
+
+/// Pass 2, status: only conforming CRLs (RFC 5280 §5.2.3: a non-critical
+/// cRLNumber; §6.3.3 (f): an issuer allowed to sign CRLs) current at the
+/// validation time (§6.3.3 (a)(2): nextUpdate after it), issued before each
+/// covered certificate expired (§3.3: entries may leave the CRL after
+/// expiry), whose scope kyso can match (§6.3.3 (b)) and with which webpki
+/// still finds a path.
+fn status(
+    request: &PathRequest<'_>,
+    anchors: &TrustAnchors,
+    revocation: &Revocation,
+    path: BuiltPath,
+    crls: &[Crl],
+    candidates: &[Candidate],
+    at: SystemTime,
+) -> Result<(BuiltPath, RevocationStatus), ChainError> {
     let current: Vec<&CertRevocationList<'static>> = crls
         .iter()
         .filter(|crl| crl.numbered && !anchors.refuses_crls_from(crl.list.issuer()))
-        .filter(|crl| crl.next_update > at && crl.issued_while_valid(&candidates))
-        .filter(|crl| authentic(request, crl))
+        .filter(|crl| crl.next_update > at && crl.issued_while_valid(candidates))
+        .filter(|crl| crl.scope_matches(candidates))
+        .filter(|crl| usable(request, crl))
         .map(|crl| &crl.list)
         .collect();
     let unknown = |path: BuiltPath| match revocation.policy {
@@ -163,15 +211,6 @@ pub(super) fn check(
     );
     match request.build(deny) {
         Ok(path) => Ok((path, RevocationStatus::Good)),
-        Err(webpki::Error::UnknownRevocationStatus) => {
-            let allow = options(
-                &current,
-                RevocationCheckDepth::Chain,
-                UnknownStatusPolicy::Allow,
-            );
-            let path = request.build(allow).map_err(ChainError::from_webpki)?;
-            unknown(path)
-        }
         // Only reachable when CRLs that each left a path open close all of
         // them together: report the first listing we can find.
         Err(webpki::Error::CertRevoked) => Err(crls
@@ -181,10 +220,35 @@ pub(super) fn check(
                     .iter()
                     .any(|candidate| crl.entry(candidate).is_some())
             })
-            .map(|crl| revoked(request, crl, &candidates))
+            .map(|crl| revoked(request, crl, candidates))
             .unwrap_or(ChainError::RevocationUnknown)),
-        Err(error) => Err(ChainError::from_webpki(error)),
+        // Some certificate has no usable CRL (or a CRL closes a path only
+        // together with others): the path as webpki builds it without
+        // requiring a status.
+        Err(_) => {
+            let allow = options(
+                &current,
+                RevocationCheckDepth::Chain,
+                UnknownStatusPolicy::Allow,
+            );
+            let path = request.build(allow).map_err(ChainError::from_webpki)?;
+            unknown(path)
+        }
     }
+}
+
+/// Whether a CRL of the issuer of a certificate of `path` lists its serial
+/// number. Called once pass 1 found no proof of revocation: such a listing
+/// is then one kyso cannot use (a delta CRL, another key, an unsupported
+/// scope), and the certificate may be revoked.
+fn listed(listings: &[Listing], path: &BuiltPath) -> Result<bool, ChainError> {
+    for der in &path.certificates {
+        let cert = Facts::parse(der, "certificate of the path")?;
+        if listings.iter().any(|listing| listing.lists(&cert)) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Revocation options for webpki; `nextUpdate` is checked by kyso, which
@@ -203,31 +267,21 @@ fn options<'a>(
     })
 }
 
-/// Whether webpki accepts `crl` for the path: right issuer key, issuer
-/// allowed to sign CRLs (RFC 5280 §6.3.3 (f)), supported features. A CRL
-/// that fails here would stop webpki at the first certificate it covers.
-fn authentic(request: &PathRequest<'_>, crl: &Crl) -> bool {
-    use webpki::Error as E;
+/// Whether webpki still builds a path with `crl` alone: right issuer key,
+/// issuer allowed to sign CRLs (RFC 5280 §6.3.3 (f)), supported features.
+/// Any refusal leaves the CRL out, as [`Revocation::new`] says: one that
+/// fails here would stop webpki at the first certificate it covers, and
+/// turn an unusable CRL into a path error (pass 1 already reported the
+/// CRLs that prove a revocation).
+fn usable(request: &PathRequest<'_>, crl: &Crl) -> bool {
     let alone = [&crl.list];
-    #[allow(deprecated)] // webpki still returns the context-less variants in places
-    let refused = matches!(
-        request.build(options(
+    request
+        .build(options(
             &alone,
             RevocationCheckDepth::Chain,
-            UnknownStatusPolicy::Allow
-        )),
-        Err(E::InvalidCrlSignatureForPublicKey
-            | E::IssuerNotCrlSigner
-            | E::UnsupportedCrlSignatureAlgorithm
-            | E::UnsupportedCrlSignatureAlgorithmContext(_)
-            | E::UnsupportedCrlSignatureAlgorithmForPublicKey
-            | E::UnsupportedCrlSignatureAlgorithmForPublicKeyContext(_)
-            | E::UnsupportedCrlIssuingDistributionPoint
-            | E::UnsupportedIndirectCrl
-            | E::UnsupportedRevocationReasonsPartitioning
-            | E::CrlExpired { .. })
-    );
-    !refused
+            UnknownStatusPolicy::Allow,
+        ))
+        .is_ok()
 }
 
 /// The error for a certificate revoked by `crl`: the signer if webpki finds
@@ -280,6 +334,7 @@ fn candidates(request: &PathRequest<'_>, signer: &Facts) -> Vec<Candidate> {
         serial: request.signer.serial().to_vec(),
         subject: signer.subject(),
         not_after: signer.not_after(),
+        distribution_points: distribution_points(Some(signer)),
     };
     let intermediates = request.intermediates.iter().filter_map(|der| {
         let cert = webpki::EndEntityCert::try_from(der).ok()?;
@@ -294,9 +349,23 @@ fn candidates(request: &PathRequest<'_>, signer: &Facts) -> Vec<Candidate> {
                 .as_ref()
                 .map(Facts::not_after)
                 .unwrap_or(SystemTime::UNIX_EPOCH),
+            distribution_points: distribution_points(facts.as_ref()),
         })
     });
     std::iter::once(signer).chain(intermediates).collect()
+}
+
+/// The names of `cert`'s distribution points without reasons or cRLIssuer;
+/// none when the extension is absent or does not decode (then no CRL with
+/// a distributionPoint in its issuingDistributionPoint vouches for it).
+fn distribution_points(cert: Option<&Facts>) -> Vec<DistributionPointName> {
+    let points = cert.and_then(|cert| cert.crl_distribution_points().ok().flatten());
+    points
+        .into_iter()
+        .flat_map(|points| points.0)
+        .filter(|point| point.reasons.is_none() && point.crl_issuer.is_none())
+        .filter_map(|point| point.distribution_point)
+        .collect()
 }
 
 impl Crl {
@@ -311,12 +380,18 @@ impl Crl {
         let extensions = || tbs.crl_extensions.iter().flatten();
         let keeps_expired = extensions().any(|extension| extension.extn_id == EXPIRED_CERTS_ON_CRL);
         let numbered = extensions().any(|ext| ext.extn_id == CRL_NUMBER && !ext.critical);
+        // An issuingDistributionPoint kyso cannot read leaves the CRL out.
+        let scope = match extensions().find(|ext| ext.extn_id == IssuingDistributionPoint::OID) {
+            Some(ext) => Some(IssuingDistributionPoint::from_der(ext.extn_value.as_bytes()).ok()?),
+            None => None,
+        };
         Some(Crl {
             list: list.into(),
             this_update: tbs.this_update.to_system_time(),
             next_update: tbs.next_update?.to_system_time(),
             keeps_expired,
             numbered,
+            scope,
         })
     }
 
@@ -333,6 +408,36 @@ impl Crl {
         ))
     }
 
+    /// Whether this CRL's scope positively covers every candidate of its
+    /// issuer (RFC 5280 §6.3.3 (b)(2)(i), (d)). webpki takes a CRL whose
+    /// issuingDistributionPoint names a distribution point as authoritative
+    /// for a certificate without cRLDistributionPoints, so kyso lets such a
+    /// CRL vouch only for certificates that name the same point, and never
+    /// lets an indirect or reason-partitioned one vouch. Restricting the
+    /// CRLs that may say "good" cannot turn a revocation into an acceptance:
+    /// pass 1 and [`listed`] do not use this.
+    fn scope_matches(&self, candidates: &[Candidate]) -> bool {
+        let Some(scope) = &self.scope else {
+            return true;
+        };
+        if scope.indirect_crl || scope.only_some_reasons.is_some() {
+            return false;
+        }
+        let Some(point) = &scope.distribution_point else {
+            // onlyContainsUserCerts / onlyContainsCACerts: webpki's checks.
+            return true;
+        };
+        candidates
+            .iter()
+            .filter(|candidate| self.list.issuer() == candidate.issuer.as_slice())
+            .all(|candidate| {
+                candidate
+                    .distribution_points
+                    .iter()
+                    .any(|named| same_point(point, named))
+            })
+    }
+
     /// Whether this CRL was issued before every candidate of its issuer
     /// expired, or keeps expired certificates listed.
     fn issued_while_valid(&self, candidates: &[Candidate]) -> bool {
@@ -342,6 +447,60 @@ impl Crl {
                 .filter(|candidate| self.list.issuer() == candidate.issuer.as_slice())
                 .all(|candidate| self.this_update <= candidate.not_after)
     }
+}
+
+/// Whether two distribution point names surely name the same point: a
+/// common general name (compared as DER values), or the same name relative
+/// to the issuer, which the CRL and the certificate share.
+fn same_point(crl: &DistributionPointName, cert: &DistributionPointName) -> bool {
+    match (crl, cert) {
+        (DistributionPointName::FullName(crl), DistributionPointName::FullName(cert)) => {
+            crl.iter().any(|name| cert.contains(name))
+        }
+        (
+            DistributionPointName::NameRelativeToCRLIssuer(crl),
+            DistributionPointName::NameRelativeToCRLIssuer(cert),
+        ) => crl == cert,
+        _ => false,
+    }
+}
+
+impl Listing {
+    /// Reads the issuer and the listed serial numbers; None when x509-cert
+    /// cannot read the CRL.
+    fn parse(der: &[u8]) -> Option<Self> {
+        let tbs = x509_cert::crl::CertificateList::from_der(der)
+            .ok()?
+            .tbs_cert_list;
+        Some(Listing {
+            issuer: tbs.issuer,
+            serials: tbs
+                .revoked_certificates
+                .unwrap_or_default()
+                .into_iter()
+                // removeFromCRL (RFC 5280 §5.3.1) un-lists a certificate in a
+                // delta CRL: it is no evidence of revocation (a hold in the
+                // base CRL is found by pass 1).
+                .filter(|entry| !removes(entry))
+                .map(|entry| entry.serial_number)
+                .collect(),
+        })
+    }
+
+    /// Whether this CRL is from `cert`'s issuer (by name) and lists its
+    /// serial number.
+    fn lists(&self, cert: &Facts) -> bool {
+        self.issuer == *cert.issuer() && self.serials.contains(cert.serial())
+    }
+}
+
+/// Whether a CRL entry has the reasonCode removeFromCRL (RFC 5280 §5.3.1).
+fn removes(entry: &x509_cert::crl::RevokedCert) -> bool {
+    entry.crl_entry_extensions.iter().flatten().any(|ext| {
+        ext.extn_id == CrlReason::OID
+            && CrlReason::from_der(ext.extn_value.as_bytes())
+                .is_ok_and(|reason| reason == CrlReason::RemoveFromCRL)
+    })
 }
 
 /// The RFC 5280 §5.3.1 name of a CRLReason.

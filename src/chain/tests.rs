@@ -408,12 +408,42 @@ fn a_crl_signed_by_an_impostor_is_no_evidence() {
     let root = root();
     let ca = issuing_ca_with(&root, |_| {});
     let signer = signer_with(&ca, |_| {});
-    // Same issuer name, another key.
+    // Same issuer name, another key, listing another serial.
     let impostor = issuing_ca_with(&root, |_| {});
-    let forged = crl(&impostor, NOW - DAY, &[(1001, NOW - 2 * DAY, None)]);
+    let forged = crl(&impostor, NOW - DAY, &[(4242, NOW - 2 * DAY, None)]);
     let revocation = Revocation::new(vec![forged], RevocationPolicy::SoftFail);
     let path = validate(&signer, &ca, &root, &revocation).expect("valid");
     assert_eq!(path.revocation, RevocationStatus::Unknown);
+}
+
+#[test]
+fn an_unusable_crl_that_lists_the_signer_leaves_its_status_unknown_even_under_soft_fail() {
+    let root = root();
+    let ca = issuing_ca_with(&root, |_| {});
+    let signer = signer_with(&ca, |_| {});
+    // Same issuer name, another key: kyso cannot authenticate the listing.
+    let impostor = issuing_ca_with(&root, |_| {});
+    let forged = crl(&impostor, NOW - DAY, &[(1001, NOW - 2 * DAY, None)]);
+    let revocation = Revocation::new(vec![forged], RevocationPolicy::SoftFail);
+    assert!(matches!(
+        validate(&signer, &ca, &root, &revocation),
+        Err(ChainError::RevocationUnknown)
+    ));
+}
+
+#[test]
+fn a_ca_whose_key_usage_lacks_key_cert_sign_is_refused() {
+    // RFC 5280 §6.1.4 (n).
+    let root = root();
+    let ca = issuing_ca_with(&root, |p| p.key_usages = vec![KeyUsagePurpose::CrlSign]);
+    let signer = signer_with(&ca, |_| {});
+    let revocation = Revocation::new(vec![], RevocationPolicy::SoftFail);
+    assert!(matches!(
+        validate(&signer, &ca, &root, &revocation),
+        Err(ChainError::ChainConstraints {
+            reason: Constraint::KeyUsage
+        })
+    ));
 }
 
 #[test]

@@ -72,6 +72,12 @@ pub(super) fn signature_indication(facts: &Facts<'_>) -> (Indication, Option<Sub
             ChainError::UnsupportedAlgorithm { .. } => {
                 (Indeterminate, Some(SubIndication::CryptoConstraintsFailure))
             }
+            ChainError::BadSignature
+            | ChainError::Malformed { .. }
+            | ChainError::BudgetExceeded { .. } => (
+                Indeterminate,
+                Some(SubIndication::CertificateChainGeneralFailure),
+            ),
             _ => (Indeterminate, Some(SubIndication::ChainConstraintsFailure)),
         };
     }

@@ -42,6 +42,9 @@ pub enum SubIndication {
     CryptoConstraintsFailure,
     /// Revocation status could not be established (hard-fail policy).
     TryLater,
+    /// The path could not be checked for another reason: a malformed
+    /// certificate, a signature that does not verify, an exhausted budget.
+    CertificateChainGeneralFailure,
 }
 
 impl SubIndication {
@@ -59,6 +62,7 @@ impl SubIndication {
             SubIndication::SignedDataNotFound => "SIGNED_DATA_NOT_FOUND",
             SubIndication::CryptoConstraintsFailure => "CRYPTO_CONSTRAINTS_FAILURE",
             SubIndication::TryLater => "TRY_LATER",
+            SubIndication::CertificateChainGeneralFailure => "CERTIFICATE_CHAIN_GENERAL_FAILURE",
         }
     }
 }
