@@ -404,8 +404,6 @@ fn signatures_by_pyhanko_with_each_key_algorithm_pass_and_are_trusted() {
 /// salt = hash length only (ring's PSS verifiers) and reports these
 /// signatures INDETERMINATE / CRYPTO_CONSTRAINTS_FAILURE.
 #[test]
-#[ignore = "not supported yet: ring verifies RSA-PSS only with salt = hash length, so a longer \
-            salt (pyHanko's default) is INDETERMINATE/CRYPTO_CONSTRAINTS_FAILURE (fails closed)"]
 fn an_rsa_pss_signature_with_pyhankos_default_maximum_salt_passes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let Some(pki) = Pki::new(&dir.path().join("pki"), "Test Root") else {

@@ -4,6 +4,7 @@
 //! of [`SigningKey`], not a refactor.
 
 mod ring_backend;
+mod rsa_pss;
 
 pub use ring_backend::{
     RingSigningKey, legacy_sha1_digest, verify_signature, verify_signature_with,
@@ -120,6 +121,11 @@ pub enum VerificationAlgorithm {
     /// RSASSA-PSS (RFC 8017 §8.1) with this digest, MGF1 with the same digest
     /// and a salt as long as the digest (RFC 4056 §3, RFC 4055 §3.1).
     RsaPss(DigestAlgorithm),
+    /// RSASSA-PSS with this digest, MGF1 with the same digest and a salt of
+    /// this many bytes other than the digest's length (pyHanko's default is
+    /// the longest salt the key allows). ring verifies only salt = hash
+    /// length, so these go to the RustCrypto `rsa` verifier ([`rsa_pss`]).
+    RsaPssSalt(DigestAlgorithm, u16),
     /// ECDSA (X9.62) with this digest, DER `ECDSA-Sig-Value` (RFC 5753 §2.1.1).
     Ecdsa(DigestAlgorithm),
     /// Ed25519, pure (RFC 8032 §5.1, RFC 8419).
@@ -142,6 +148,9 @@ impl fmt::Display for VerificationAlgorithm {
         match self {
             Self::RsaPkcs1(digest) => write!(f, "RSA PKCS#1 v1.5 with {digest}"),
             Self::RsaPss(digest) => write!(f, "RSA-PSS with {digest}"),
+            Self::RsaPssSalt(digest, salt) => {
+                write!(f, "RSA-PSS with {digest} and a {salt}-byte salt")
+            }
             Self::Ecdsa(digest) => write!(f, "ECDSA with {digest}"),
             Self::Ed25519 => f.write_str("Ed25519"),
         }

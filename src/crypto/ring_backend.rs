@@ -185,6 +185,9 @@ pub fn verify_signature_with(
             (PublicKey::Rsa(der), RsaPkcs1(Sha512)) => {
                 (&signature::RSA_PKCS1_2048_8192_SHA512, der)
             }
+            (PublicKey::Rsa(der), VerificationAlgorithm::RsaPssSalt(digest, salt)) => {
+                return super::rsa_pss::verify(der, digest, salt, message, signature_value);
+            }
             (PublicKey::Rsa(der), RsaPss(Sha256)) => (&signature::RSA_PSS_2048_8192_SHA256, der),
             (PublicKey::Rsa(der), RsaPss(Sha384)) => (&signature::RSA_PSS_2048_8192_SHA384, der),
             (PublicKey::Rsa(der), RsaPss(Sha512)) => (&signature::RSA_PSS_2048_8192_SHA512, der),

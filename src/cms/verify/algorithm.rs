@@ -176,15 +176,19 @@ impl PssParameters {
         })
     }
 
-    /// The one PSS shape kyso verifies: MGF1 with the message hash and a salt
-    /// as long as the hash (RFC 4056 §3; ring verifies exactly this).
+    /// The PSS shapes kyso verifies: MGF1 with the message hash (RFC 4056
+    /// §3) and any salt up to 1,024 bytes; a salt as long as the hash goes to
+    /// ring, any other to the `rsa` verifier.
     fn signature_algorithm(self) -> Result<VerificationAlgorithm, CmsProblem> {
-        let salt_is_hash_length =
-            usize::try_from(self.salt_length).ok() == Some(self.digest.output_len());
-        if self.mask_digest == self.digest && salt_is_hash_length {
-            Ok(VerificationAlgorithm::RsaPss(self.digest))
-        } else {
-            Err(CmsProblem::UnsupportedParameters { oid: ID_RSASSA_PSS })
+        if self.mask_digest != self.digest {
+            return Err(CmsProblem::UnsupportedParameters { oid: ID_RSASSA_PSS });
+        }
+        if usize::try_from(self.salt_length).ok() == Some(self.digest.output_len()) {
+            return Ok(VerificationAlgorithm::RsaPss(self.digest));
+        }
+        match u16::try_from(self.salt_length) {
+            Ok(salt) if salt <= 1024 => Ok(VerificationAlgorithm::RsaPssSalt(self.digest, salt)),
+            _ => Err(CmsProblem::UnsupportedParameters { oid: ID_RSASSA_PSS }),
         }
     }
 }
@@ -279,12 +283,15 @@ mod tests {
     }
 
     #[test]
-    fn pss_with_another_salt_length_or_mask_hash_or_default_hash_is_refused() {
-        // saltLength 20 with SHA-256.
+    fn pss_with_another_mask_hash_or_default_hash_is_refused_and_another_salt_is_read() {
+        // saltLength 20 with SHA-256: verified by the rsa crate, not ring.
         let salt_20 = "3030a00d300b0609608648016503040201a11a301806092a864886f70d010108300b0609608648016503040201a203020114";
         assert!(matches!(
             signature_algorithm(&pss(salt_20), &Ok(DigestAlgorithm::Sha256)),
-            Err(CmsProblem::UnsupportedParameters { .. })
+            Ok(VerificationAlgorithm::RsaPssSalt(
+                DigestAlgorithm::Sha256,
+                20
+            ))
         ));
         // MGF1 with SHA-384 under a SHA-256 hash.
         let mask_384 = "3030a00d300b0609608648016503040201a11a301806092a864886f70d010108300b0609608648016503040202a203020120";

@@ -68,7 +68,10 @@ pub fn verify_signature_value(
             if let Some(parameters) = parameters {
                 pss_key_allows(&Any::from(parameters), algorithm)?;
             }
-            if !matches!(algorithm, VerificationAlgorithm::RsaPss(_)) {
+            if !matches!(
+                algorithm,
+                VerificationAlgorithm::RsaPss(_) | VerificationAlgorithm::RsaPssSalt(..)
+            ) {
                 return Err(CmsProblem::KeyAlgorithmMismatch {
                     algorithm,
                     key: "an RSASSA-PSS key",
@@ -145,6 +148,11 @@ fn pss_key_allows(parameters: &Any, algorithm: VerificationAlgorithm) -> Result<
                 && restriction.mask_digest == digest
                 && usize::try_from(restriction.salt_length)
                     .is_ok_and(|salt| salt <= digest.output_len())
+        }
+        VerificationAlgorithm::RsaPssSalt(digest, salt) => {
+            restriction.digest == digest
+                && restriction.mask_digest == digest
+                && restriction.salt_length <= u32::from(salt)
         }
         _ => false,
     };
