@@ -481,6 +481,34 @@ fn a_certification_signature_followed_by_an_approval_signature_passes() {
 }
 
 #[test]
+fn a_signature_after_a_no_changes_certification_does_not_pass() {
+    let Some(case) = Case::new(1) else {
+        return;
+    };
+    let certified = case.file("certified-p1.pdf");
+    let approved = case.file("approved-p1.pdf");
+    let approver = case.pki.issue("approver-p1", KeyKind::P256, "/CN=Approver");
+    let mut certify = case.sign_job(&case.base, &certified, "Certification");
+    certify["certify"] = json!(true);
+    certify["docmdp"] = json!(1); // no changes permitted (ISO 32000-1 12.8.2.2)
+    let mut approve = sign_job(&certified, &approved, &approver, &case.pki.root, "Approval");
+    approve["dangerous_ignore_certification"] = json!(true);
+    if case.run(&[certify, approve]).is_none() {
+        return;
+    }
+    assert_passed(&verify(&certified, &case.pki.root, &[]), 1);
+    let verified = verify(&approved, &case.pki.root, &[]);
+    let report = &verified.report;
+    assert_eq!(
+        verified.signature(0)["modifications"],
+        "other",
+        "{report:#}"
+    );
+    assert_ne!(verified.verdict(), "TOTAL_PASSED", "{report:#}");
+    assert_eq!(verified.code, Some(1));
+}
+
+#[test]
 fn a_form_filled_after_signing_fails_by_default_and_passes_when_form_filling_is_permitted() {
     let Some(case) = Case::new(1) else {
         return;

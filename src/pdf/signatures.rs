@@ -32,6 +32,10 @@ pub struct EmbeddedSignature {
     pub sub_filter: Option<String>,
     /// `/Type /DocTimeStamp` (ISO 32000-2 §12.8.5).
     pub document_timestamp: bool,
+    /// For a certification signature, its DocMDP permission `/P` (1: no
+    /// changes, 2: form filling and signing, 3: also annotations; ISO
+    /// 32000-2 §12.8.2.2.2 Table 257).
+    pub docmdp_permission: Option<i64>,
 }
 
 /// Text entries of a signature dictionary (ISO 32000-2 §12.8.1 Table 255).
@@ -262,8 +266,36 @@ impl Finder<'_, '_> {
                 .and_then(|s| s.as_name().ok())
                 .map(|s| String::from_utf8_lossy(s).into_owned()),
             document_timestamp: dictionary.has_type(b"DocTimeStamp"),
+            docmdp_permission: self.docmdp_permission(&dictionary),
         });
         Ok(())
+    }
+
+    /// The `/P` of a DocMDP transform in the signature's `/Reference`
+    /// array (default 2 when the transform has no parameters).
+    fn docmdp_permission(&self, signature: &Dictionary) -> Option<i64> {
+        let Ok(Object::Array(references)) =
+            self.document.resolve(signature.get(b"Reference").ok()?)
+        else {
+            return None;
+        };
+        references.iter().find_map(|reference| {
+            let Ok(Object::Dictionary(reference)) = self.document.resolve(reference) else {
+                return None;
+            };
+            if reference.get(b"TransformMethod").ok()?.as_name().ok()? != b"DocMDP" {
+                return None;
+            }
+            let parameters = reference
+                .get(b"TransformParams")
+                .ok()
+                .and_then(|p| self.document.resolve(p).ok());
+            Some(
+                parameters
+                    .and_then(|p| p.as_dict().ok()?.get(b"P").ok()?.as_i64().ok())
+                    .unwrap_or(2),
+            )
+        })
     }
 
     /// Walks the page tree for widget annotations of signature fields that

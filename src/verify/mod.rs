@@ -103,10 +103,11 @@ pub fn verify_pdf(
         crls: &crls,
         ..context.clone()
     };
-    let reports: Vec<SignatureReport> = signatures
+    let mut reports: Vec<SignatureReport> = signatures
         .iter()
         .map(|signature| verify_signature(bytes, signature, &revision_ends, context))
         .collect();
+    enforce_certification(&signatures, &mut reports);
     let mut errors = Vec::new();
     if reports.is_empty() {
         errors.push("the document has no signatures".to_string());
@@ -268,6 +269,31 @@ fn verify_signature(
         reason: entries.reason,
         location: entries.location,
         errors,
+    }
+}
+
+/// A certification signature with DocMDP P=1 permits no change at all;
+/// ISO 32000-2 §12.8.2.2.2 makes an exception only for validation data and
+/// document timestamps (which `modifications` already calls ltv). So a later
+/// ordinary signature after it is a forbidden change, whatever the policy.
+fn enforce_certification(signatures: &[EmbeddedSignature], reports: &mut [SignatureReport]) {
+    for index in 0..signatures.len() {
+        if signatures[index].docmdp_permission != Some(1) {
+            continue;
+        }
+        let revision = reports[index].revision;
+        let signed_later = signatures
+            .iter()
+            .zip(reports.iter())
+            .any(|(signature, report)| !signature.document_timestamp && report.revision > revision);
+        if signed_later {
+            let report = &mut reports[index];
+            report.modifications = Modification::Other;
+            report.errors.push(
+                "the document is certified with \"no changes permitted\" (DocMDP P=1) and was signed again afterwards"
+                    .to_string(),
+            );
+        }
     }
 }
 

@@ -9,7 +9,8 @@ job's output. Every job writes its "dst" as an incremental update of its
 
   {"op": "sign", "src", "dst", "key", "cert", "chain": [PEM...],
    "field": NAME, "md": "sha256", "pss": false, "certify": false,
-   "docmdp": 2, "reason": null, "location": null}
+   "docmdp": 2, "reason": null, "location": null,
+   "dangerous_ignore_certification": false}
       One invisible PAdES signature (/SubFilter /ETSI.CAdES.detached).
       "pss" signs an RSA key with RSASSA-PSS and pyHanko's longest salt,
       "pss_salt": N with a salt of N bytes; "certify" makes it a
@@ -89,9 +90,14 @@ def sign(job: dict) -> None:
         certify=job.get("certify", False),
         docmdp_permissions=fields.MDPPerm(job.get("docmdp", 2)),
     )
+    pdf_signer = signers.PdfSigner(meta, signer=signer)
+    if job.get("dangerous_ignore_certification"):
+        # A non-conforming signer that signs a document certified with "no
+        # changes permitted" anyway: what a verifier must catch.
+        pdf_signer._enforce_certification_constraints = lambda reader: None
     with open(job["src"], "rb") as src, open(job["dst"], "wb") as dst:
         writer = IncrementalPdfFileWriter(src, strict=False)
-        signers.PdfSigner(meta, signer=signer).sign_pdf(writer, output=dst)
+        pdf_signer.sign_pdf(writer, output=dst)
 
 
 def _find_field(writer: IncrementalPdfFileWriter, name: str):
