@@ -23,8 +23,14 @@ enum Outcome {
     Crash(String),
 }
 
-/// Runs `kyso verify --json` with a wall-clock limit; a panic, a signal, a
-/// timeout or output that is not JSON is a crash.
+/// Address space one verification may use (512 MiB): "a few hundred MiB at
+/// most, whatever the file contains". Enforced with util-linux `prlimit`
+/// where it exists; an allocation beyond it aborts the process, which the
+/// test counts as a crash.
+const MEMORY_LIMIT_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Runs `kyso verify --json` with a wall-clock and a memory limit; a panic,
+/// a signal, a timeout or output that is not JSON is a crash.
 fn verify(
     dir: &Path,
     file: &str,
@@ -32,7 +38,17 @@ fn verify(
     at: Option<&str>,
     max_seconds: u64,
 ) -> Outcome {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kyso"));
+    let kyso = env!("CARGO_BIN_EXE_kyso");
+    let mut command = if Path::new("/usr/bin/prlimit").exists() {
+        let mut command = Command::new("/usr/bin/prlimit");
+        command
+            .arg(format!("--as={MEMORY_LIMIT_BYTES}"))
+            .arg("--")
+            .arg(kyso);
+        command
+    } else {
+        Command::new(kyso)
+    };
     command.current_dir(dir).args(["verify", file, "--json"]);
     if let Some(trust) = trust {
         command.args(["--trust", trust]);
