@@ -172,16 +172,6 @@ pub fn signed_data_size_bound(
     Ok(der.len())
 }
 
-/// Reads the DER length of a CMS `ContentInfo` at the start of `bytes`
-/// (a PDF `/Contents` string is zero-padded after it).
-pub fn content_info_len(bytes: &[u8]) -> Option<usize> {
-    let mut reader = der::SliceReader::new(bytes).ok()?;
-    let header = der::Header::decode(&mut reader).ok()?;
-    let header_len: usize = header.encoded_len().ok()?.try_into().ok()?;
-    let body_len: usize = header.length.try_into().ok()?;
-    Some(header_len + body_len)
-}
-
 /// Decodes a CMS `ContentInfo` to check its shape (used by tests and, later,
 /// by verification).
 pub fn decode_signed_data(der_bytes: &[u8]) -> Result<SignedData, der::Error> {
