@@ -165,3 +165,13 @@ pub(super) fn classic_two_pages() -> Vec<u8> {
     let xref = pdf.table(&[(0, 5)], "<< /Size 5 /Root 1 0 R /ID [<0102> <0304>] >>");
     pdf.finish(xref)
 }
+
+/// A builder holding the objects of [`TWO_PAGES`], to which a test adds its
+/// own cross-reference data.
+pub fn two_page_objects() -> PdfBuilder {
+    let mut pdf = PdfBuilder::new();
+    for (number, body) in TWO_PAGES {
+        pdf.object(number, body);
+    }
+    pdf
+}

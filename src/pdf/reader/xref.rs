@@ -249,15 +249,7 @@ fn table_entry(bytes: &[u8], at: usize) -> Option<(Entry, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pdf::reader::testing::{PdfBuilder, TWO_PAGES, classic_two_pages};
-
-    fn two_page_objects() -> PdfBuilder {
-        let mut pdf = PdfBuilder::new();
-        for (number, body) in TWO_PAGES {
-            pdf.object(number, body);
-        }
-        pdf
-    }
+    use crate::pdf::reader::testing::{classic_two_pages, two_page_objects};
 
     fn read_bytes(bytes: &[u8]) -> Result<CrossReference, PdfError> {
         read(bytes, &Budget::default())

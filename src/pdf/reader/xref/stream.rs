@@ -107,15 +107,7 @@ mod tests {
     use super::super::{CrossReference, read};
     use crate::pdf::PdfError;
     use crate::pdf::reader::Budget;
-    use crate::pdf::reader::testing::{PdfBuilder, TWO_PAGES};
-
-    fn two_page_objects() -> PdfBuilder {
-        let mut pdf = PdfBuilder::new();
-        for (number, body) in TWO_PAGES {
-            pdf.object(number, body);
-        }
-        pdf
-    }
+    use crate::pdf::reader::testing::two_page_objects;
 
     fn read_bytes(bytes: &[u8]) -> Result<CrossReference, PdfError> {
         read(bytes, &Budget::default())
