@@ -7,6 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = [
         "proto/kyso/v1/signing.proto",
         "proto/kyso/v1/verification.proto",
+        "proto/kyso/v1/records.proto",
     ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");

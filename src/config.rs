@@ -29,6 +29,14 @@ pub struct ServeConfig {
     /// documents signed by this server verify (`KYSO_TRUST_DEVELOPMENT_ROOT`).
     /// Turn it off in production.
     pub trust_development_root: bool,
+    /// Where the records live (`KYSO_DATABASE_URL`): `postgres://…` for
+    /// replicas sharing one database, `sqlite://FILE`, or unset for
+    /// `records.db` (SQLite) in the data directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// Reports flag units whose rate is below this percentage, unless the
+    /// request names its own (`KYSO_REPORT_THRESHOLD_PERCENT`), e.g. "90" or "87.5".
+    pub report_threshold_percent: String,
 }
 
 /// The RSA padding setting, as written in config files.
@@ -60,6 +68,8 @@ impl Default for ServeConfig {
             rsa_padding: RsaPaddingSetting::Pkcs1,
             trust_dir: PathBuf::from("certs/anchors"),
             trust_development_root: true,
+            database_url: None,
+            report_threshold_percent: "90".to_string(),
         }
     }
 }
@@ -82,6 +92,9 @@ pub struct ServeOverrides {
     /// `--trust-dir`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trust_dir: Option<PathBuf>,
+    /// `--database-url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
 }
 
 /// What is wrong with the configuration.
@@ -99,6 +112,15 @@ pub enum ConfigError {
 }
 
 impl ServeConfig {
+    /// The records database URL: the configured one, or SQLite in the data
+    /// directory.
+    pub fn records_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => crate::records::RecordStore::sqlite_url(&self.data_dir.join("records.db")),
+        }
+    }
+
     /// Layers defaults, `config_file` (or `./kyso.toml` when it exists and
     /// none is named), the environment and `overrides`.
     pub fn load(
@@ -123,6 +145,10 @@ impl ServeConfig {
                 "listen",
                 "max_pdf_bytes",
                 "rsa_padding",
+                "trust_dir",
+                "trust_development_root",
+                "database_url",
+                "report_threshold_percent",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()

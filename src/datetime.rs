@@ -179,8 +179,148 @@ pub fn parse_pdf_date(text: &str) -> Option<SystemTime> {
     instant(fields, offset)
 }
 
+/// Vietnam's offset from UTC: UTC+7 all year (no daylight saving time).
+pub const VIETNAM_OFFSET_SECONDS: i64 = 7 * 3600;
+
+/// A calendar date in Vietnam time (UTC+7), the calendar auditors count in:
+/// a document signed at 23:30 on 30 April in Hanoi belongs to 30 April, and
+/// so to April, although it is 16:30 UTC.
+///
+/// Stored as the number of days since 1970-01-01, which is what the records
+/// store indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VietnamDate(i64);
+
+impl VietnamDate {
+    /// The date in Vietnam at `instant`.
+    pub fn of(instant: SystemTime) -> Self {
+        let seconds = match instant.duration_since(UNIX_EPOCH) {
+            Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX / 2),
+            Err(before) => -i64::try_from(before.duration().as_secs()).unwrap_or(i64::MAX / 2),
+        };
+        Self((seconds + VIETNAM_OFFSET_SECONDS).div_euclid(86_400))
+    }
+
+    /// The date with this day number (days since 1970-01-01).
+    pub fn from_day_number(days: i64) -> Self {
+        Self(days)
+    }
+
+    /// Days since 1970-01-01.
+    pub fn day_number(self) -> i64 {
+        self.0
+    }
+
+    /// The date of year, month (1–12) and day (1–31); `None` for impossible
+    /// dates (30 February) and dates before 1970.
+    pub fn from_calendar(year: u64, month: u64, day: u64) -> Option<Self> {
+        if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+            return None;
+        }
+        let days = days_from_civil(year, month, day)?;
+        Some(Self(i64::try_from(days).ok()?))
+    }
+
+    /// Parses `YYYY-MM-DD`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if text.len() != 10 || text.get(4..5) != Some("-") || text.get(7..8) != Some("-") {
+            return None;
+        }
+        Self::from_calendar(
+            digits(text, 0..4)?,
+            digits(text, 5..7)?,
+            digits(text, 8..10)?,
+        )
+    }
+
+    /// Year, month, day.
+    pub fn calendar(self) -> (u64, u64, u64) {
+        civil_from_days(u64::try_from(self.0).unwrap_or(0))
+    }
+
+    /// The first and last date of a month, e.g. `2026-04` → 1 and 30 April.
+    pub fn month(year: u64, month: u64) -> Option<(Self, Self)> {
+        let first = Self::from_calendar(year, month, 1)?;
+        let last = Self::from_calendar(year, month, days_in_month(year, month))?;
+        Some((first, last))
+    }
+
+    /// Parses a month written `YYYY-MM` into its first and last date.
+    pub fn parse_month(text: &str) -> Option<(Self, Self)> {
+        let text = text.trim();
+        if text.len() != 7 || text.get(4..5) != Some("-") {
+            return None;
+        }
+        Self::month(digits(text, 0..4)?, digits(text, 5..7)?)
+    }
+
+    /// The instant this date begins in Vietnam (00:00 UTC+7).
+    pub fn start(self) -> SystemTime {
+        let seconds = self.0 * 86_400 - VIETNAM_OFFSET_SECONDS;
+        if seconds >= 0 {
+            UNIX_EPOCH + std::time::Duration::from_secs(seconds.unsigned_abs())
+        } else {
+            UNIX_EPOCH - std::time::Duration::from_secs(seconds.unsigned_abs())
+        }
+    }
+
+    /// The next date.
+    pub fn next(self) -> Self {
+        Self(self.0 + 1)
+    }
+}
+
+impl std::fmt::Display for VietnamDate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (year, month, day) = self.calendar();
+        write!(f, "{year:04}-{month:02}-{day:02}")
+    }
+}
+
+fn days_in_month(year: u64, month: u64) -> u64 {
+    match month {
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn late_evening_of_30_april_in_hanoi_is_still_30_april() {
+        // 2026-04-30T23:30:00+07:00 = 2026-04-30T16:30:00Z
+        let t = parse_rfc3339("2026-04-30T23:30:00+07:00").unwrap();
+        let date = VietnamDate::of(t);
+        assert_eq!(date.to_string(), "2026-04-30");
+        let (first, last) = VietnamDate::parse_month("2026-04").unwrap();
+        assert!(first <= date && date <= last);
+        // Half an hour later it is May in Vietnam, though still 30 April in UTC.
+        let t = parse_rfc3339("2026-04-30T17:00:00Z").unwrap();
+        assert_eq!(VietnamDate::of(t).to_string(), "2026-05-01");
+    }
+
+    #[test]
+    fn vietnam_dates_parse_print_and_bound_months() {
+        let date = VietnamDate::parse("2028-02-29").unwrap();
+        assert_eq!(date.to_string(), "2028-02-29");
+        assert_eq!(VietnamDate::parse("2026-02-29"), None);
+        assert_eq!(VietnamDate::parse("2026-13-01"), None);
+        assert_eq!(VietnamDate::parse("26-1-1"), None);
+        let (first, last) = VietnamDate::parse_month("2026-02").unwrap();
+        assert_eq!(
+            (first.to_string(), last.to_string()),
+            ("2026-02-01".into(), "2026-02-28".into())
+        );
+        assert_eq!(VietnamDate::of(first.start()), first);
+        assert_eq!(rfc3339(first.start()), "2026-01-31T17:00:00Z");
+        assert_eq!(first.next().to_string(), "2026-02-02");
+    }
+
     use super::*;
     use std::time::Duration;
 

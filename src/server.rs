@@ -1,15 +1,19 @@
-//! `kyso serve`: prepares the data directory (development PKI and unit
-//! registry on first start), loads every key once, and serves gRPC with
-//! health checking and reflection until it is told to stop.
+//! `kyso serve`: opens the records database (seeding the unit registry on
+//! first start), prepares the data directory (development PKI), loads every
+//! key once, and serves gRPC with health checking and reflection until it is
+//! told to stop.
 
 use crate::api::proto::FILE_DESCRIPTOR_SET;
+use crate::api::proto::records_service_server::RecordsServiceServer;
 use crate::api::proto::signing_service_server::SigningServiceServer;
 use crate::api::proto::verification_service_server::VerificationServiceServer;
-use crate::api::{SigningApi, VerificationApi};
+use crate::api::{RecordsApi, SigningApi, VerificationApi};
 use crate::ca::{self, CaError};
 use crate::chain::{ChainError, TrustAnchors};
 use crate::config::ServeConfig;
 use crate::keystore::{KeyStore, KeyStoreError};
+use crate::records::{RecordStore, RecordsError};
+use crate::report::{ReportError, Threshold};
 use crate::units::{self, UnitRegistry, UnitsError};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -36,6 +40,12 @@ pub enum ServeError {
     /// The unit registry could not be read or written.
     #[error(transparent)]
     Units(#[from] UnitsError),
+    /// The records database could not be opened or seeded.
+    #[error(transparent)]
+    Records(#[from] RecordsError),
+    /// The configured report threshold is not a percentage.
+    #[error("report_threshold_percent: {0}")]
+    Threshold(#[from] ReportError),
     /// The development PKI could not be made.
     #[error(transparent)]
     Ca(#[from] CaError),
@@ -71,25 +81,36 @@ pub struct ServerState {
     pub root_certificate: PathBuf,
     /// The anchors Verify trusts.
     pub anchors: Arc<TrustAnchors>,
+    /// The records database.
+    pub records: RecordStore,
+    /// Whether this start seeded the unit registry into the database.
+    pub seeded_units: bool,
+    /// Reports flag units below this rate unless a request names its own.
+    pub report_threshold: Threshold,
 }
 
-/// Creates what is missing in the data directory and loads every key.
-pub fn prepare(config: &ServeConfig, now: SystemTime) -> Result<ServerState, ServeError> {
+/// Opens the records database, seeds the unit registry when it holds none,
+/// creates what is missing in the data directory and loads every key.
+///
+/// The registry seeded is `units.json` in the data directory when it exists
+/// (data directories from before the database), otherwise the demo province.
+pub async fn prepare(config: &ServeConfig, now: SystemTime) -> Result<ServerState, ServeError> {
     let data_dir = &config.data_dir;
     std::fs::create_dir_all(data_dir).map_err(|source| ServeError::DataDir {
         path: data_dir.clone(),
         source,
     })?;
+    let report_threshold = Threshold::parse(&config.report_threshold_percent)?;
     let mut created = Vec::new();
-    let registry_path = data_dir.join("units.json");
-    let registry = if registry_path.exists() {
-        UnitRegistry::load(&registry_path)?
+    let records = RecordStore::open(&config.records_url()).await?;
+    let legacy_registry = data_dir.join("units.json");
+    let seed = if legacy_registry.exists() {
+        UnitRegistry::load(&legacy_registry)?
     } else {
-        let registry = units::demo_province();
-        registry.save(&registry_path)?;
-        created.push(registry_path);
-        registry
+        units::demo_province()
     };
+    let seeded_units = records.seed_units(&seed).await?;
+    let registry = records.units().await?;
     let report = ca::ensure_dev_pki(data_dir, &registry, now)?;
     created.extend(report.issued);
     let keys = KeyStore::load_data_dir(data_dir, &registry, config.rsa_padding.into())?;
@@ -113,6 +134,9 @@ pub fn prepare(config: &ServeConfig, now: SystemTime) -> Result<ServerState, Ser
         created,
         root_certificate: report.root_pem_path,
         anchors: Arc::new(anchors),
+        records,
+        seeded_units,
+        report_threshold,
     })
 }
 
@@ -138,6 +162,7 @@ pub async fn run(
     let signing = SigningServiceServer::new(SigningApi::new(
         state.registry.clone(),
         state.keys.clone(),
+        state.records.clone(),
         config.max_pdf_bytes,
     ))
     .max_decoding_message_size(message_limit)
@@ -145,7 +170,15 @@ pub async fn run(
 
     let verification = VerificationServiceServer::new(VerificationApi::new(
         state.anchors.clone(),
+        state.records.clone(),
         config.max_pdf_bytes,
+    ))
+    .max_decoding_message_size(message_limit)
+    .max_encoding_message_size(message_limit);
+
+    let records = RecordsServiceServer::new(RecordsApi::new(
+        state.records.clone(),
+        state.report_threshold,
     ))
     .max_decoding_message_size(message_limit)
     .max_encoding_message_size(message_limit);
@@ -156,6 +189,9 @@ pub async fn run(
         .await;
     health_reporter
         .set_serving::<VerificationServiceServer<VerificationApi>>()
+        .await;
+    health_reporter
+        .set_serving::<RecordsServiceServer<RecordsApi>>()
         .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
@@ -169,7 +205,8 @@ pub async fn run(
     let mut router = tonic::transport::Server::builder()
         .add_service(health)
         .add_service(signing)
-        .add_service(verification);
+        .add_service(verification)
+        .add_service(records);
     if let Ok(reflection) = reflection {
         router = router.add_service(reflection);
     }

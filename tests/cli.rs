@@ -278,9 +278,35 @@ fn signing_through_a_server_writes_the_signed_pdf_and_reports_refusals() {
         UNIT,
         "--as",
         "organisation",
+        "--document-id",
+        "VB-2026-001",
     ]);
     assert!(output.status.success(), "{}", text(&output));
     assert_validated_by_peers(&issued, &server.root_pem(), 2);
+
+    let no_document_id = kyso(&[
+        "sign",
+        path(&input),
+        "-o",
+        path(&issued),
+        "--server",
+        &server.url,
+        "--unit",
+        UNIT,
+        "--as",
+        "organisation",
+    ]);
+    assert_eq!(
+        no_document_id.status.code(),
+        Some(2),
+        "{}",
+        text(&no_document_id)
+    );
+    assert!(
+        text(&no_document_id).contains("--document-id"),
+        "{}",
+        text(&no_document_id)
+    );
 
     let no_leader = kyso(&[
         "sign",
@@ -307,6 +333,8 @@ fn signing_through_a_server_writes_the_signed_pdf_and_reports_refusals() {
         "999.99.99.H99",
         "--as",
         "organisation",
+        "--document-id",
+        "VB-2026-002",
     ]);
     assert_eq!(
         unknown_unit.status.code(),
@@ -327,6 +355,8 @@ fn signing_through_a_server_writes_the_signed_pdf_and_reports_refusals() {
         UNIT,
         "--as",
         "organisation",
+        "--document-id",
+        "VB-2026-003",
     ]);
     assert_eq!(unreachable.status.code(), Some(1), "{}", text(&unreachable));
 }

@@ -1,5 +1,6 @@
 //! The gRPC client the CLI uses to talk to a running `kyso serve`.
 
+use super::proto::records_service_client::RecordsServiceClient;
 use super::proto::signing_service_client::SigningServiceClient;
 use super::proto::{SignRequest, SignResponse};
 
@@ -30,10 +31,44 @@ impl ClientError {
         matches!(
             self,
             ClientError::Refused {
-                code: tonic::Code::InvalidArgument | tonic::Code::NotFound,
+                code: tonic::Code::InvalidArgument
+                    | tonic::Code::NotFound
+                    | tonic::Code::AlreadyExists,
                 ..
             }
         )
+    }
+}
+
+/// Connects to `server` (e.g. `http://127.0.0.1:50051`).
+pub async fn connect(server: &str) -> Result<tonic::transport::Channel, ClientError> {
+    let connect_error = |reason: String| ClientError::Connect {
+        server: server.to_string(),
+        reason,
+    };
+    let endpoint = tonic::transport::Endpoint::from_shared(server.to_string())
+        .map_err(|e| connect_error(e.to_string()))?;
+    endpoint
+        .connect()
+        .await
+        .map_err(|e| connect_error(e.to_string()))
+}
+
+/// A client of the records service on `server`.
+pub async fn records(
+    server: &str,
+) -> Result<RecordsServiceClient<tonic::transport::Channel>, ClientError> {
+    Ok(RecordsServiceClient::new(connect(server).await?)
+        .max_decoding_message_size(64 << 20)
+        .max_encoding_message_size(64 << 20))
+}
+
+impl From<tonic::Status> for ClientError {
+    fn from(status: tonic::Status) -> Self {
+        ClientError::Refused {
+            code: status.code(),
+            message: status.message().to_string(),
+        }
     }
 }
 

@@ -3,10 +3,14 @@
 //! `tonic::Status`.
 
 pub mod client;
+mod records;
+mod report;
 mod signing;
 mod status;
 mod verification;
 
+pub use records::{MAX_BATCH, RecordsApi};
+pub use report::{report_from_proto, report_to_proto};
 pub use signing::SigningApi;
 pub use status::ApiError;
 pub use verification::VerificationApi;

@@ -3,26 +3,35 @@
 use super::ApiError;
 use super::proto::{self, SignRequest, SignResponse, SignatureSummary, SignerRole as ProtoRole};
 use crate::keystore::{KeyStore, SignerRole};
+use crate::records::{DocumentId, DocumentRecord, Fact, RecordStore};
 use crate::sign::{self, SignOptions, SignedDocument};
 use crate::units::{LeaderId, UnitCode, UnitRegistry};
 use std::sync::Arc;
 use std::time::SystemTime;
 use tonic::{Request, Response, Status};
 
-/// The signing service: the unit registry, the loaded keys and the limits.
+/// The signing service: the unit registry, the loaded keys, the ledger every
+/// signature is recorded in, and the limits.
 #[derive(Debug, Clone)]
 pub struct SigningApi {
     registry: Arc<UnitRegistry>,
     keys: Arc<KeyStore>,
+    records: RecordStore,
     max_pdf_bytes: usize,
 }
 
 impl SigningApi {
-    /// A service over `keys` for the units in `registry`.
-    pub fn new(registry: Arc<UnitRegistry>, keys: Arc<KeyStore>, max_pdf_bytes: usize) -> Self {
+    /// A service over `keys` for the units in `registry`, recording into `records`.
+    pub fn new(
+        registry: Arc<UnitRegistry>,
+        keys: Arc<KeyStore>,
+        records: RecordStore,
+        max_pdf_bytes: usize,
+    ) -> Self {
         Self {
             registry,
             keys,
+            records,
             max_pdf_bytes,
         }
     }
@@ -33,6 +42,7 @@ struct ParsedSignRequest {
     pdf: Vec<u8>,
     unit: UnitCode,
     role: SignerRole,
+    document_id: DocumentId,
     options: SignOptions,
 }
 
@@ -59,6 +69,14 @@ impl ParsedSignRequest {
             });
         }
         let unit = UnitCode::parse(&request.unit_code).map_err(|e| invalid("unit_code", e))?;
+        if request.document_id.is_empty() {
+            return Err(invalid(
+                "document_id",
+                "is required: the ledger counts each document once by its id",
+            ));
+        }
+        let document_id =
+            DocumentId::parse(&request.document_id).map_err(|e| invalid("document_id", e))?;
         let role = match ProtoRole::try_from(request.role) {
             Ok(ProtoRole::Organisation) => {
                 if !request.leader_id.is_empty() {
@@ -85,6 +103,7 @@ impl ParsedSignRequest {
             pdf: request.pdf,
             unit,
             role,
+            document_id,
             options: SignOptions {
                 field_name: optional(request.field_name),
                 page: Some(request.page).filter(|p| *p > 0),
@@ -98,13 +117,14 @@ impl ParsedSignRequest {
 #[tonic::async_trait]
 impl proto::signing_service_server::SigningService for SigningApi {
     async fn sign(&self, request: Request<SignRequest>) -> Result<Response<SignResponse>, Status> {
-        let request = request.into_inner();
-        let document_id = request.document_id.clone();
-        let parsed = ParsedSignRequest::parse(request, self.max_pdf_bytes)?;
+        let parsed = ParsedSignRequest::parse(request.into_inner(), self.max_pdf_bytes)?;
         let signer = self
             .keys
             .signer(&self.registry, &parsed.unit, &parsed.role)
             .map_err(ApiError::from)?;
+        let unit = parsed.unit.clone();
+        let role = parsed.role.clone();
+        let document_id = parsed.document_id.clone();
         // Signing is CPU-bound: it runs on the blocking pool, never on the
         // runtime's worker threads.
         let signed: SignedDocument = tokio::task::spawn_blocking(move || {
@@ -113,8 +133,30 @@ impl proto::signing_service_server::SigningService for SigningApi {
         .await
         .map_err(|e| ApiError::TaskFailed(e.to_string()))?
         .map_err(ApiError::from)?;
+        // Recorded (committed) before the answer: an acknowledged signature
+        // is a counted one. If recording fails the caller gets no PDF and
+        // retries; the retry records the same document once.
+        let certificate_serial = signed.summary.certificate_serial.clone();
+        let fact = match role {
+            SignerRole::Organisation => Fact::OrganisationSigned { certificate_serial },
+            SignerRole::Leader(leader) => Fact::LeaderSigned {
+                leader,
+                certificate_serial,
+            },
+        };
+        let outcome = self
+            .records
+            .record(&DocumentRecord {
+                unit,
+                document_id: document_id.clone(),
+                at: signed.summary.signing_time,
+                fact,
+            })
+            .await
+            .map_err(ApiError::from)?;
         tracing::info!(
-            document_id,
+            document_id = document_id.as_str(),
+            ?outcome,
             field = signed.summary.field_name,
             signer = signed.summary.signer_subject,
             "signed"
@@ -129,7 +171,7 @@ impl proto::signing_service_server::SigningService for SigningApi {
                 digest_algorithm: summary.digest_algorithm,
                 signature_algorithm: summary.signature_algorithm,
                 signing_time: Some(prost_types::Timestamp::from(summary.signing_time)),
-                document_id,
+                document_id: document_id.to_string(),
                 page: summary.page,
             }),
         }))

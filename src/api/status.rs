@@ -2,6 +2,8 @@
 
 use crate::keystore::KeyStoreError;
 use crate::pdf::PdfError;
+use crate::records::RecordsError;
+use crate::report::ReportError;
 use crate::sign::SignError;
 use tonic::{Code, Status};
 
@@ -33,6 +35,12 @@ pub enum ApiError {
     /// The blocking signing task died.
     #[error("the signing task failed: {0}")]
     TaskFailed(String),
+    /// Recording or reading the ledger failed.
+    #[error(transparent)]
+    Records(#[from] RecordsError),
+    /// The report could not be built.
+    #[error(transparent)]
+    Report(#[from] ReportError),
 }
 
 impl From<ApiError> for Status {
@@ -55,6 +63,31 @@ impl From<ApiError> for Status {
                 | SignError::KeyDoesNotMatchCertificate { .. } => Code::Internal,
             },
             ApiError::TaskFailed(_) => Code::Internal,
+            ApiError::Records(e) => match e {
+                RecordsError::DocumentIdLength { .. }
+                | RecordsError::DocumentIdCharacters { .. }
+                | RecordsError::EmptyRange { .. }
+                | RecordsError::InconsistentFact { .. }
+                | RecordsError::Units(_) => Code::InvalidArgument,
+                RecordsError::UnknownUnit { .. } => Code::NotFound,
+                RecordsError::UnitExists { .. } => Code::AlreadyExists,
+                // The caller may retry: nothing was acknowledged.
+                RecordsError::Database(_) => Code::Unavailable,
+                RecordsError::DatabaseUrl { .. }
+                | RecordsError::Corrupt { .. }
+                | RecordsError::Migrate(_) => Code::Internal,
+            },
+            ApiError::Report(e) => match e {
+                ReportError::UnknownUnit { .. } => Code::NotFound,
+                ReportError::ThresholdText { .. }
+                | ReportError::ThresholdAboveHundred { .. }
+                | ReportError::ScopeText { .. }
+                | ReportError::MetricName { .. } => Code::InvalidArgument,
+                ReportError::CountAboveTotal { .. }
+                | ReportError::Write { .. }
+                | ReportError::Csv { .. }
+                | ReportError::Json { .. } => Code::Internal,
+            },
         };
         if code == Code::Internal {
             tracing::error!(%error, "internal error");

@@ -3,6 +3,8 @@
 use super::ApiError;
 use super::proto::{self, VerifyRequest, VerifyResponse};
 use crate::chain::{RevocationPolicy, TrustAnchors};
+use crate::records::{DocumentId, DocumentRecord, Fact, RecordStore, Verdict};
+use crate::units::UnitCode;
 use crate::verify::{
     self, DocumentReport, Indication, Modification, RevocationFact, SignatureReport, VerifyContext,
     VerifyPolicy,
@@ -11,21 +13,50 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tonic::{Request, Response, Status};
 
-/// The verification service: the trust anchors and the size limit.
+/// The verification service: the trust anchors, the ledger incoming
+/// documents are recorded in, and the size limit.
 #[derive(Debug, Clone)]
 pub struct VerificationApi {
     anchors: Arc<TrustAnchors>,
+    records: RecordStore,
     max_pdf_bytes: usize,
 }
 
 impl VerificationApi {
-    /// A service trusting `anchors`.
-    pub fn new(anchors: Arc<TrustAnchors>, max_pdf_bytes: usize) -> Self {
+    /// A service trusting `anchors`, recording into `records`.
+    pub fn new(anchors: Arc<TrustAnchors>, records: RecordStore, max_pdf_bytes: usize) -> Self {
         Self {
             anchors,
+            records,
             max_pdf_bytes,
         }
     }
+}
+
+/// The ledger key of a verification that is to be recorded: a receiving
+/// unit and the document's id, or nothing when no unit is named.
+fn incoming_document(request: &VerifyRequest) -> Result<Option<(UnitCode, DocumentId)>, ApiError> {
+    if request.unit_code.is_empty() {
+        return Ok(None);
+    }
+    let unit = UnitCode::parse(&request.unit_code).map_err(|e| ApiError::InvalidField {
+        field: "unit_code",
+        reason: e.to_string(),
+    })?;
+    if request.document_id.is_empty() {
+        return Err(ApiError::InvalidField {
+            field: "document_id",
+            reason: "is required with unit_code: the ledger counts each incoming document \
+                     once by its id"
+                .into(),
+        });
+    }
+    let document_id =
+        DocumentId::parse(&request.document_id).map_err(|e| ApiError::InvalidField {
+            field: "document_id",
+            reason: e.to_string(),
+        })?;
+    Ok(Some((unit, document_id)))
 }
 
 #[tonic::async_trait]
@@ -49,6 +80,7 @@ impl proto::verification_service_server::VerificationService for VerificationApi
             }
             .into());
         }
+        let incoming = incoming_document(&request)?;
         let at = match request.at {
             Some(at) => {
                 let seconds = u64::try_from(at.seconds).map_err(|_| ApiError::InvalidField {
@@ -86,6 +118,24 @@ impl proto::verification_service_server::VerificationService for VerificationApi
             field: "pdf",
             reason: e.to_string(),
         })?;
+        if let Some((unit, document_id)) = incoming {
+            // Recorded before the answer: an acknowledged verification is a
+            // counted incoming document.
+            let verdict = match report.verdict {
+                Indication::TotalPassed => Verdict::Passed,
+                Indication::TotalFailed => Verdict::Failed,
+                Indication::Indeterminate => Verdict::Indeterminate,
+            };
+            self.records
+                .record(&DocumentRecord {
+                    unit,
+                    document_id,
+                    at: SystemTime::now(),
+                    fact: Fact::Verified { verdict },
+                })
+                .await
+                .map_err(ApiError::from)?;
+        }
         tracing::info!(document_id, verdict = ?report.verdict, signatures = report.signatures.len(), "verified");
         Ok(Response::new(response(report, document_id)))
     }

@@ -269,7 +269,7 @@ impl CertificateAuthority {
         now: SystemTime,
     ) -> Result<CertifiedKey, CaError> {
         let (not_before, not_after) = self.validity(now, END_ENTITY_YEARS)?;
-        let subject_key = key_pair(key)?;
+        let subject_key = subject_key(key)?;
         let mut params = CertificateParams::default();
         params.distinguished_name = subject;
         params.not_before = not_before;
@@ -286,13 +286,16 @@ impl CertificateAuthority {
         params.use_authority_key_identifier_extension = true;
         params.serial_number = Some(serial(&params, Some(&self.issuer), &subject_key));
         // The certificate is signed with the issuer's key and algorithm (ECDSA); the subject's
-        // KeyPair only contributes its SubjectPublicKeyInfo, so RSA subjects work too.
+        // key only contributes its SubjectPublicKeyInfo, so RSA and external subjects work too.
         let certificate = params.signed_by(&subject_key, &self.issuer)?;
         let certificate_der = certificate.der().to_vec();
         Ok(CertifiedKey {
             certificate_pem: stored::pem_encode("CERTIFICATE", &certificate_der),
             certificate_der,
-            private_key_pkcs8_der: subject_key.serialized_der().to_vec(),
+            private_key_pkcs8_der: match &subject_key {
+                SubjectKey::Pair(pair) => pair.serialized_der().to_vec(),
+                SubjectKey::External { .. } => Vec::new(),
+            },
         })
     }
 
@@ -389,13 +392,39 @@ fn bounded(attribute: &'static str, value: &str, limit: usize) -> Result<DnValue
     Ok(DnValue::Utf8String(value.to_owned()))
 }
 
-/// The subject's key pair: generated, or parsed from PKCS#8 as the declared algorithm.
-fn key_pair(key: LeafKey) -> Result<KeyPair, CaError> {
+/// The subject's key: a key pair rcgen holds, or the public half of a key held elsewhere.
+enum SubjectKey {
+    Pair(Box<KeyPair>),
+    External {
+        public_key: Vec<u8>,
+        algorithm: &'static SignatureAlgorithm,
+    },
+}
+
+impl PublicKeyData for SubjectKey {
+    fn der_bytes(&self) -> &[u8] {
+        match self {
+            Self::Pair(pair) => pair.der_bytes(),
+            Self::External { public_key, .. } => public_key,
+        }
+    }
+
+    fn algorithm(&self) -> &'static SignatureAlgorithm {
+        match self {
+            Self::Pair(pair) => pair.algorithm(),
+            Self::External { algorithm, .. } => algorithm,
+        }
+    }
+}
+
+/// The subject's key: generated, parsed from PKCS#8, or a supplied public key, each checked
+/// against the declared algorithm.
+fn subject_key(key: LeafKey) -> Result<SubjectKey, CaError> {
     match key {
         LeafKey::Generate(algorithm) => match algorithm {
-            KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384 => {
-                Ok(KeyPair::generate_for(signature_algorithm(algorithm))?)
-            }
+            KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384 => Ok(SubjectKey::Pair(Box::new(
+                KeyPair::generate_for(signature_algorithm(algorithm))?,
+            ))),
             KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
                 Err(CaError::CannotGenerate { algorithm })
             }
@@ -406,18 +435,46 @@ fn key_pair(key: LeafKey) -> Result<KeyPair, CaError> {
                 signature_algorithm(algorithm),
             )
             .map_err(|source| CaError::KeyRejected { algorithm, source })?;
-            if let Some(expected) = algorithm.rsa_modulus_bits() {
-                let modulus_bits = rsa_modulus_bits(key.der_bytes()).unwrap_or(0);
-                if modulus_bits != expected {
-                    return Err(CaError::RsaKeySizeMismatch {
-                        algorithm,
-                        modulus_bits,
-                    });
+            check_rsa_size(key.der_bytes(), algorithm)?;
+            Ok(SubjectKey::Pair(Box::new(key)))
+        }
+        LeafKey::External {
+            public_key,
+            algorithm,
+        } => {
+            // An uncompressed point is 04 || X || Y (SEC 1 §2.3.3); whether it lies on the
+            // curve is for whoever holds the private key to prove by signing.
+            let well_formed = match algorithm {
+                KeyAlgorithm::EcdsaP256 => public_key.len() == 65 && public_key[0] == 0x04,
+                KeyAlgorithm::EcdsaP384 => public_key.len() == 97 && public_key[0] == 0x04,
+                KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
+                    rsa_modulus_bits(&public_key).is_some()
                 }
+            };
+            if !well_formed {
+                return Err(CaError::PublicKeyRejected { algorithm });
             }
-            Ok(key)
+            check_rsa_size(&public_key, algorithm)?;
+            Ok(SubjectKey::External {
+                public_key,
+                algorithm: signature_algorithm(algorithm),
+            })
         }
     }
+}
+
+/// An RSA key must have the modulus size its declared algorithm names.
+fn check_rsa_size(public_key: &[u8], algorithm: KeyAlgorithm) -> Result<(), CaError> {
+    if let Some(expected) = algorithm.rsa_modulus_bits() {
+        let modulus_bits = rsa_modulus_bits(public_key).unwrap_or(0);
+        if modulus_bits != expected {
+            return Err(CaError::RsaKeySizeMismatch {
+                algorithm,
+                modulus_bits,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The rcgen algorithm a key of `algorithm` is parsed (and, for ECDSA, generated) as. For RSA
@@ -472,7 +529,7 @@ fn rsa_modulus_bits(public_key: &[u8]) -> Option<usize> {
 fn serial(
     params: &CertificateParams,
     issuer: Option<&Issuer<'_, KeyPair>>,
-    subject_key: &KeyPair,
+    subject_key: &impl PublicKeyData,
 ) -> SerialNumber {
     let mut seed = Vec::new();
     if let Some(issuer) = issuer {
@@ -846,6 +903,54 @@ mod tests {
         .map(|key: rsa::RsaPublicKey| key)
         .expect("decode RSA key");
         assert_eq!(certified, public_key);
+    }
+
+    #[test]
+    fn an_external_public_key_is_certified_without_a_private_key() {
+        let (_, issuing) = hierarchy();
+        let unit = office();
+        let held = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("generate for");
+        let issued = issuing
+            .issue_organisation(
+                &unit,
+                LeafKey::External {
+                    public_key: held.der_bytes().to_vec(),
+                    algorithm: KeyAlgorithm::EcdsaP256,
+                },
+                now(),
+            )
+            .expect("issue organisation");
+        let certificate = parse(&issued.certificate_der);
+        assert_eq!(
+            certificate
+                .tbs_certificate
+                .subject_public_key_info
+                .subject_public_key
+                .raw_bytes(),
+            held.der_bytes()
+        );
+        assert!(issued.private_key_pkcs8_der.is_empty());
+
+        for (public_key, algorithm) in [
+            (held.der_bytes()[1..].to_vec(), KeyAlgorithm::EcdsaP256),
+            (held.der_bytes().to_vec(), KeyAlgorithm::EcdsaP384),
+            (held.der_bytes().to_vec(), KeyAlgorithm::Rsa2048),
+        ] {
+            let error = issuing
+                .issue_organisation(
+                    &unit,
+                    LeafKey::External {
+                        public_key,
+                        algorithm,
+                    },
+                    now(),
+                )
+                .expect_err("issue organisation fails");
+            assert!(
+                matches!(error, CaError::PublicKeyRejected { .. }),
+                "{error}"
+            );
+        }
     }
 
     #[test]

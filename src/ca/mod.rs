@@ -8,7 +8,8 @@
 //!
 //! All subject text is encoded as UTF8String so Vietnamese names survive intact. CA keys are
 //! ECDSA P-256. End-entity keys are generated here (ECDSA) or supplied as PKCS#8 (any
-//! [`KeyAlgorithm`], RSA included, since only the public key goes into the certificate).
+//! [`KeyAlgorithm`], RSA included, since only the public key goes into the certificate), or
+//! only their public key is, when a token holds the private key ([`LeafKey::External`]).
 //!
 //! [`ensure_dev_pki`] lays out a complete development PKI for a [`UnitRegistry`] under the data
 //! directory. rcgen is used in this module only; the rest of kyso sees DER, PEM and the types
@@ -82,6 +83,15 @@ pub enum LeafKey {
         /// The key's algorithm (and for RSA, its size), checked against the key.
         algorithm: KeyAlgorithm,
     },
+    /// Certify a public key whose private key is held elsewhere (an HSM token): the issued
+    /// [`CertifiedKey`] carries no private key.
+    External {
+        /// The key as it stands in a certificate's `subjectPublicKey` BIT STRING: the
+        /// `RSAPublicKey` DER (RFC 8017 §A.1.1) or the uncompressed point (SEC 1 §2.3.3).
+        public_key: Vec<u8>,
+        /// The key's algorithm (and for RSA, its size), checked against the key.
+        algorithm: KeyAlgorithm,
+    },
 }
 
 impl fmt::Debug for LeafKey {
@@ -90,6 +100,10 @@ impl fmt::Debug for LeafKey {
             Self::Generate(algorithm) => f.debug_tuple("Generate").field(algorithm).finish(),
             Self::Pkcs8 { algorithm, .. } => f
                 .debug_struct("Pkcs8")
+                .field("algorithm", algorithm)
+                .finish_non_exhaustive(),
+            Self::External { algorithm, .. } => f
+                .debug_struct("External")
                 .field("algorithm", algorithm)
                 .finish_non_exhaustive(),
         }
@@ -105,7 +119,8 @@ pub struct CertifiedKey {
     pub certificate_der: Vec<u8>,
     /// The certificate, PEM (`CERTIFICATE`).
     pub certificate_pem: String,
-    /// The private key, PKCS#8 DER (`PrivateKeyInfo`).
+    /// The private key, PKCS#8 DER (`PrivateKeyInfo`); empty for a [`LeafKey::External`] key,
+    /// which stays where it is held.
     pub private_key_pkcs8_der: Vec<u8>,
 }
 
@@ -179,6 +194,12 @@ pub enum CaError {
         algorithm: KeyAlgorithm,
         /// rcgen's (ring's) reason.
         source: rcgen::Error,
+    },
+    /// A supplied public key is not a well-formed key of the declared algorithm.
+    #[error("the supplied public key is not a {algorithm} public key")]
+    PublicKeyRejected {
+        /// The declared algorithm.
+        algorithm: KeyAlgorithm,
     },
     /// A supplied RSA key has another modulus size than declared.
     #[error("the supplied key was declared {algorithm} but has a {modulus_bits}-bit modulus")]

@@ -1,8 +1,11 @@
 //! The `kyso` command line: argument definitions (clap) and the commands.
 //! Exit codes: 0 success, 1 failure, 2 bad usage or bad input.
 
+mod record;
+mod report;
 mod serve;
 mod sign;
+mod units;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +31,13 @@ pub enum Command {
     Sign(Box<sign::SignArgs>),
     /// Verify the signatures of a PDF and report the facts and the verdict.
     Verify(verify::VerifyArgs),
+    /// List, add and import the units a server records for.
+    Units(units::UnitsArgs),
+    /// Report documents a server never signed or verified (paper, unsigned,
+    /// signed elsewhere), so the ledger's totals are complete.
+    Record(record::RecordArgs),
+    /// Signing-rate report for a period, per unit and rolled up (auditors).
+    Report(report::ReportArgs),
 }
 
 /// How a command failed, which decides the exit code.
@@ -50,6 +60,24 @@ impl CliError {
     }
 }
 
+/// A runtime for the CLI's calls to a server.
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failure(format!("cannot start the async runtime: {e}")))
+}
+
+/// A failed call to the server: bad input (exit 2) when the server judged
+/// the request itself wrong, otherwise a failure (exit 1).
+fn client_error(error: crate::api::client::ClientError) -> CliError {
+    if error.is_bad_input() {
+        CliError::BadInput(error.to_string())
+    } else {
+        CliError::Failure(error.to_string())
+    }
+}
+
 /// Parses the arguments, runs the command and returns the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -57,6 +85,9 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
         Command::Sign(args) => sign::run(*args).map(|()| ExitCode::SUCCESS),
         Command::Verify(args) => verify::run(args),
+        Command::Units(args) => units::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Record(args) => record::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Report(args) => report::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -15,10 +15,15 @@ use std::time::SystemTime;
     after_help = "Settings are layered: defaults < config file < environment < flags.\n\
 Environment: KYSO_DATA_DIR, KYSO_LISTEN, KYSO_MAX_PDF_BYTES, KYSO_RSA_PADDING,\n\
 KYSO_TRUST_DIR, KYSO_TRUST_DEVELOPMENT_ROOT (true: Verify also trusts the data\n\
-directory's development root; turn it off in production).\n\
-On first start the data directory gets a development PKI (root CA, issuing CA,\n\
-an organisation certificate per unit, personal certificates for its leaders)\n\
-and the demo unit registry (units.json); later starts reuse them."
+directory's development root; turn it off in production), KYSO_DATABASE_URL,\n\
+KYSO_REPORT_THRESHOLD_PERCENT (default 90).\n\
+Records (units, the document ledger, report figures) live in records.db\n\
+(SQLite) in the data directory, or in PostgreSQL with --database-url\n\
+postgres://... (several replicas may share one database and the same keys).\n\
+On first start the database gets the demo unit registry and the data directory\n\
+a development PKI (root CA, issuing CA, an organisation certificate per unit,\n\
+personal certificates for its leaders); later starts reuse them, and issue\n\
+development certificates for units added since."
 )]
 pub struct ServeArgs {
     /// TOML config file (default: ./kyso.toml when it exists).
@@ -39,6 +44,10 @@ pub struct ServeArgs {
     /// Folder of trust anchors (*.pem) for Verify [default: ./certs/anchors].
     #[arg(long, value_name = "DIR")]
     trust_dir: Option<PathBuf>,
+    /// Records database: postgres://USER@HOST/DB or sqlite://FILE
+    /// [default: sqlite records.db in the data directory].
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
 }
 
 /// RSA padding on the command line.
@@ -67,20 +76,55 @@ pub(super) fn run(args: ServeArgs) -> Result<(), CliError> {
             RsaPaddingArg::Pss => RsaPaddingSetting::Pss,
         }),
         trust_dir: args.trust_dir,
+        database_url: args.database_url,
     };
     let config = ServeConfig::load(args.config.as_deref(), &overrides)
         .map_err(|e| CliError::BadInput(e.to_string()))?;
-    let state = server::prepare(&config, SystemTime::now())
-        .map_err(|e| CliError::Failure(e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failure(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let state = server::prepare(&config, SystemTime::now())
+            .await
+            .map_err(|e| CliError::Failure(e.to_string()))?;
+        print_state(&config, &state);
+        let listener = server::bind(&config)
+            .await
+            .map_err(|e| CliError::Failure(e.to_string()))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| CliError::Failure(e.to_string()))?;
+        // Tests and scripts read this line to find the port.
+        println!("kyso listening on {address}");
+        server::run(listener, &state, &config, shutdown_signal())
+            .await
+            .map_err(|e| CliError::Failure(e.to_string()))?;
+        state.records.close().await;
+        println!("kyso stopped");
+        Ok(())
+    })
+}
 
+/// Says what start-up found and created.
+fn print_state(config: &ServeConfig, state: &server::ServerState) {
     println!("kyso data directory: {}", config.data_dir.display());
+    println!(
+        "records: {} database{}",
+        match state.records.engine() {
+            crate::records::Engine::Sqlite => "SQLite",
+            crate::records::Engine::Postgres => "PostgreSQL",
+        },
+        if state.seeded_units {
+            ", seeded with the unit registry"
+        } else {
+            ""
+        }
+    );
     if state.created.is_empty() {
-        println!("reusing existing keys and unit registry");
+        println!("reusing existing keys and certificates");
     } else {
-        println!(
-            "created {} files (development PKI and unit registry):",
-            state.created.len()
-        );
+        println!("created {} files (development PKI):", state.created.len());
         for path in &state.created {
             println!("  {}", path.display());
         }
@@ -95,26 +139,6 @@ pub(super) fn run(args: ServeArgs) -> Result<(), CliError> {
         state.keys.len(),
         state.anchors.len()
     );
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Failure(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async {
-        let listener = server::bind(&config)
-            .await
-            .map_err(|e| CliError::Failure(e.to_string()))?;
-        let address = listener
-            .local_addr()
-            .map_err(|e| CliError::Failure(e.to_string()))?;
-        // Tests and scripts read this line to find the port.
-        println!("kyso listening on {address}");
-        server::run(listener, &state, &config, shutdown_signal())
-            .await
-            .map_err(|e| CliError::Failure(e.to_string()))?;
-        println!("kyso stopped");
-        Ok(())
-    })
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -47,7 +47,8 @@ pub struct SignArgs {
     /// With --as leader: the leader's id within the unit.
     #[arg(long, value_name = "ID", requires = "server")]
     leader: Option<String>,
-    /// With --server: the document-management system's id for the document.
+    /// With --server (required): the document-management system's id for the
+    /// document; the server records the signature under it.
     #[arg(long, value_name = "ID", requires = "server")]
     document_id: Option<String>,
 
@@ -234,6 +235,13 @@ fn sign_remote(server: &str, args: &SignArgs, pdf: Vec<u8>) -> Result<Summary, C
             ));
         }
     };
+    if args.document_id.is_none() {
+        return Err(CliError::BadInput(
+            "--server needs --document-id ID: the server records each signed document \
+             under the document-management system's id"
+                .into(),
+        ));
+    }
     let options = options(args);
     let request = SignRequest {
         pdf,

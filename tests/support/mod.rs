@@ -25,6 +25,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+pub mod postgres;
 pub mod server;
 
 /// The user password of [`InputKind::Encrypted`] fixtures (the owner

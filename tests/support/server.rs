@@ -1,6 +1,7 @@
 //! A real `kyso serve` process on a free loopback port, and the data
 //! directories the tests give it.
 
+use kyso::api::proto::records_service_client::RecordsServiceClient;
 use kyso::api::proto::signing_service_client::SigningServiceClient;
 use kyso::api::proto::verification_service_client::VerificationServiceClient;
 use kyso::api::proto::{SignRequest, SignResponse, SignerRole, VerifyRequest, VerifyResponse};
@@ -76,6 +77,23 @@ impl KysoServer {
                 .max_decoding_message_size(256 << 20)
                 .max_encoding_message_size(256 << 20);
             client.sign(request).await.map(tonic::Response::into_inner)
+        })
+    }
+
+    /// Runs `call` with a records-service client and waits for it.
+    pub fn records<T, F>(
+        &self,
+        call: impl FnOnce(RecordsServiceClient<tonic::transport::Channel>) -> F,
+    ) -> Result<T, tonic::Status>
+    where
+        F: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        runtime().block_on(async {
+            let client = RecordsServiceClient::connect(self.url.clone())
+                .await
+                .expect("connect")
+                .max_decoding_message_size(256 << 20);
+            call(client).await.map(tonic::Response::into_inner)
         })
     }
 
