@@ -37,6 +37,11 @@ pub struct ServeConfig {
     /// Reports flag units whose rate is below this percentage, unless the
     /// request names its own (`KYSO_REPORT_THRESHOLD_PERCENT`), e.g. "90" or "87.5".
     pub report_threshold_percent: String,
+    /// The key-encryption key file (`KYSO_KEY_ENCRYPTION_KEY_FILE`): 32 raw
+    /// bytes, mode 0600; unset for `<data_dir>.kek`, created on first start.
+    /// `KYSO_KEY_ENCRYPTION_KEY` (the key itself, hex or base64) wins over it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_encryption_key_file: Option<PathBuf>,
 }
 
 /// The RSA padding setting, as written in config files.
@@ -70,6 +75,7 @@ impl Default for ServeConfig {
             trust_development_root: true,
             database_url: None,
             report_threshold_percent: "90".to_string(),
+            key_encryption_key_file: None,
         }
     }
 }
@@ -149,6 +155,7 @@ impl ServeConfig {
                 "trust_development_root",
                 "database_url",
                 "report_threshold_percent",
+                "key_encryption_key_file",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()

@@ -1,5 +1,6 @@
 //! Key and certificate files: PEM (PKCS#8, PKCS#1, certificates) and
-//! PKCS#12. The `pem` and `p12-keystore` crates live only here.
+//! PKCS#12. The `pem` and `p12-keystore` crates live only here (the sealed
+//! key armour of [`crate::custody`] is PEM-encoded here too).
 
 use crate::crypto::{CryptoError, RingSigningKey, RsaPadding, SigningKey};
 use std::path::{Path, PathBuf};
@@ -56,6 +57,9 @@ pub enum KeyFileError {
         /// What the PKCS#12 parser said.
         reason: String,
     },
+    /// A sealed key file cannot be opened (wrong key-encryption key, altered or moved).
+    #[error(transparent)]
+    Sealed(#[from] crate::custody::CustodyError),
     /// The PKCS#12 file has no private key with certificates.
     #[error("PKCS#12 {path} holds no private key with its certificate")]
     Pkcs12WithoutKey {
@@ -120,6 +124,20 @@ pub fn parse_private_key(
         path: path.to_path_buf(),
         expected: "PRIVATE KEY",
     })
+}
+
+/// Loads a PKCS#8 `PrivateKeyInfo` DER (RFC 5208), e.g. an unsealed key;
+/// `path` names it in errors.
+pub fn private_key_from_pkcs8(
+    der: &[u8],
+    path: &Path,
+    rsa_padding: RsaPadding,
+) -> Result<Arc<dyn SigningKey>, KeyFileError> {
+    let key = RingSigningKey::from_pkcs8(der, rsa_padding).map_err(|source| KeyFileError::Key {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(Arc::new(key))
 }
 
 /// Reads every certificate in a PEM file, in file order, as DER.
@@ -205,4 +223,11 @@ pub fn parse_pem_block(
             path: path.to_path_buf(),
             expected: label,
         })
+}
+
+/// `contents` as one PEM block labelled `label` (RFC 7468 §2: base64 lines of 64 characters,
+/// `\n` line endings).
+pub fn encode_pem(label: &str, contents: &[u8]) -> String {
+    let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+    pem::encode_config(&pem::Pem::new(label, contents), config)
 }

@@ -4,7 +4,8 @@
 //! unit's organisation key or a leader of another unit.
 
 use crate::ca::DevPki;
-use crate::crypto::RsaPadding;
+use crate::crypto::{RsaPadding, SigningKey};
+use crate::custody::{self, KeyEncryptionKey, StoredKey};
 use crate::keyfile::{self, KeyFileError};
 use crate::sign::{SignError, Signer};
 use crate::units::{LeaderId, UnitCode, UnitRegistry};
@@ -69,10 +70,13 @@ impl KeyStore {
     /// Loads the keys the development PKI laid out in `data_dir` (see
     /// [`DevPki`]): each unit's organisation key and its leaders' keys, with
     /// the issuing CA and root from `pki/chain.pem` embedded beside them.
+    /// Sealed keys are opened with `kek`; a key an operator placed in clear is
+    /// read too, with a warning.
     pub fn load_data_dir(
         data_dir: &Path,
         registry: &UnitRegistry,
         rsa_padding: RsaPadding,
+        kek: &KeyEncryptionKey,
     ) -> Result<Self, KeyStoreError> {
         let layout = DevPki::new(data_dir);
         let issuers = keyfile::read_certificates(&layout.chain_path())?;
@@ -92,7 +96,9 @@ impl KeyStore {
             }));
             for (role, certificate, key) in credentials {
                 if certificate.exists() {
-                    let signer = load_pair(&certificate, &key, &issuers, rsa_padding)?;
+                    let purpose = layout.key_purpose(&key);
+                    let key = read_key(&key, &purpose, kek, rsa_padding)?;
+                    let signer = load_pair(&certificate, key, &issuers)?;
                     store.signers.insert((unit.code.clone(), role), signer);
                 }
             }
@@ -150,14 +156,26 @@ impl KeyStore {
     }
 }
 
-/// Loads a certificate and its PKCS#8 key, and puts `issuers` after it.
+/// Reads the key file `path`: sealed for `purpose` under `kek`, or in clear.
+fn read_key(
+    path: &Path,
+    purpose: &str,
+    kek: &KeyEncryptionKey,
+    rsa_padding: RsaPadding,
+) -> Result<Arc<dyn SigningKey>, KeyStoreError> {
+    let stored = custody::read_key_file(path, purpose, kek).map_err(KeyFileError::from)?;
+    Ok(match stored {
+        StoredKey::Sealed(pkcs8) => keyfile::private_key_from_pkcs8(&pkcs8, path, rsa_padding)?,
+        StoredKey::Clear(pem) => keyfile::parse_private_key(&pem, path, rsa_padding)?,
+    })
+}
+
+/// Puts a certificate with its key, and `issuers` after it.
 fn load_pair(
     certificate_path: &Path,
-    key_path: &Path,
+    key: Arc<dyn SigningKey>,
     issuers: &[Vec<u8>],
-    rsa_padding: RsaPadding,
 ) -> Result<Arc<Signer>, KeyStoreError> {
-    let key = keyfile::read_private_key(key_path, rsa_padding)?;
     let mut chain = keyfile::read_certificates(certificate_path)?;
     chain.truncate(1);
     chain.extend(issuers.iter().cloned());

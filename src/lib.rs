@@ -14,6 +14,7 @@ pub mod cli;
 pub mod cms;
 pub mod config;
 pub mod crypto;
+pub mod custody;
 pub mod datetime;
 pub mod hsm;
 pub mod keyfile;

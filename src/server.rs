@@ -111,9 +111,11 @@ pub async fn prepare(config: &ServeConfig, now: SystemTime) -> Result<ServerStat
     };
     let seeded_units = records.seed_units(&seed).await?;
     let registry = records.units().await?;
-    let report = ca::ensure_dev_pki(data_dir, &registry, now)?;
+    let kek =
+        ca::DevPki::new(data_dir).key_encryption_key(config.key_encryption_key_file.as_deref())?;
+    let report = ca::ensure_dev_pki_with_kek(data_dir, &registry, &kek, now)?;
     created.extend(report.issued);
-    let keys = KeyStore::load_data_dir(data_dir, &registry, config.rsa_padding.into())?;
+    let keys = KeyStore::load_data_dir(data_dir, &registry, config.rsa_padding.into(), &kek)?;
     let mut anchor_files = Vec::new();
     if let Ok(entries) = std::fs::read_dir(&config.trust_dir) {
         anchor_files.extend(

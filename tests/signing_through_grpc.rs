@@ -79,9 +79,21 @@ fn a_pdf_signed_by_pyhanko_is_signed_again_and_both_signatures_stay_valid() {
     let unit = kyso::units::UnitCode::parse(UNIT).expect("unit");
     let leader = kyso::units::LeaderId::parse(LEADER).expect("leader");
     let by_pyhanko = dir.path().join("by-pyhanko.pdf");
+    // kyso keeps its keys sealed; pyHanko gets a clear copy in the test's
+    // own temporary directory.
+    let kek = layout.key_encryption_key(None).expect("key-encryption key");
+    let pkcs8 = layout
+        .unseal_key(&layout.leader_key_path(&unit, &leader), &kek)
+        .expect("unseal the leader key");
+    let leader_key = dir.path().join("leader.key.pem");
+    std::fs::write(
+        &leader_key,
+        pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8.to_vec())),
+    )
+    .expect("write the leader key");
     let signed = support::pyhanko_sign(
         &input,
-        &layout.leader_key_path(&unit, &leader),
+        &leader_key,
         &layout.leader_certificate_path(&unit, &leader),
         &[&layout.issuing_ca_certificate_path()],
         &by_pyhanko,

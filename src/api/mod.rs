@@ -3,6 +3,7 @@
 //! `tonic::Status`.
 
 pub mod client;
+mod prepared;
 mod records;
 mod report;
 mod signing;

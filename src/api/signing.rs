@@ -1,10 +1,15 @@
-//! `kyso.v1.SigningService`.
+//! `kyso.v1.SigningService`: `Sign` with a key kyso holds, and
+//! `PrepareSignature` → `CompleteSignature` for a key it never holds.
 
 use super::ApiError;
-use super::proto::{self, SignRequest, SignResponse, SignatureSummary, SignerRole as ProtoRole};
-use crate::keystore::{KeyStore, SignerRole};
+use super::prepared::{self, PreparedStore, Waiting};
+use super::proto::{
+    self, CompleteSignatureRequest, PrepareSignatureRequest, PrepareSignatureResponse, SignRequest,
+    SignResponse, SignatureSummary, SignerRole as ProtoRole,
+};
+use crate::keystore::{KeyStore, KeyStoreError, SignerRole};
 use crate::records::{DocumentId, DocumentRecord, Fact, RecordStore};
-use crate::sign::{self, SignOptions, SignedDocument};
+use crate::sign::{self, SignOptions, SignedDocument, SignerProfile};
 use crate::units::{LeaderId, UnitCode, UnitRegistry};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -18,6 +23,7 @@ pub struct SigningApi {
     keys: Arc<KeyStore>,
     records: RecordStore,
     max_pdf_bytes: usize,
+    prepared: Arc<PreparedStore>,
 }
 
 impl SigningApi {
@@ -33,6 +39,7 @@ impl SigningApi {
             keys,
             records,
             max_pdf_bytes,
+            prepared: Arc::new(PreparedStore::new()),
         }
     }
 }
@@ -57,60 +64,206 @@ fn optional(text: String) -> Option<String> {
     Some(text).filter(|t| !t.is_empty())
 }
 
-impl ParsedSignRequest {
-    fn parse(request: SignRequest, max_pdf_bytes: usize) -> Result<Self, ApiError> {
-        if request.pdf.is_empty() {
-            return Err(invalid("pdf", "is empty"));
-        }
-        if request.pdf.len() > max_pdf_bytes {
-            return Err(ApiError::PdfTooLarge {
-                size: request.pdf.len(),
-                limit: max_pdf_bytes,
-            });
-        }
-        let unit = UnitCode::parse(&request.unit_code).map_err(|e| invalid("unit_code", e))?;
-        if request.document_id.is_empty() {
-            return Err(invalid(
-                "document_id",
-                "is required: the ledger counts each document once by its id",
-            ));
-        }
-        let document_id =
-            DocumentId::parse(&request.document_id).map_err(|e| invalid("document_id", e))?;
-        let role = match ProtoRole::try_from(request.role) {
-            Ok(ProtoRole::Organisation) => {
-                if !request.leader_id.is_empty() {
-                    return Err(invalid(
-                        "leader_id",
-                        "must be empty when signing as the organisation",
-                    ));
-                }
-                SignerRole::Organisation
-            }
-            Ok(ProtoRole::Leader) => {
-                let leader =
-                    LeaderId::parse(&request.leader_id).map_err(|e| invalid("leader_id", e))?;
-                SignerRole::Leader(leader)
-            }
-            Ok(ProtoRole::Unspecified) | Err(_) => {
+/// The fields `Sign` and `PrepareSignature` share, parsed.
+#[allow(clippy::too_many_arguments)]
+fn parse_common(
+    pdf: &[u8],
+    max_pdf_bytes: usize,
+    unit_code: &str,
+    role: i32,
+    leader_id: &str,
+    document_id: &str,
+) -> Result<(UnitCode, SignerRole, DocumentId), ApiError> {
+    if pdf.is_empty() {
+        return Err(invalid("pdf", "is empty"));
+    }
+    if pdf.len() > max_pdf_bytes {
+        return Err(ApiError::PdfTooLarge {
+            size: pdf.len(),
+            limit: max_pdf_bytes,
+        });
+    }
+    let unit = UnitCode::parse(unit_code).map_err(|e| invalid("unit_code", e))?;
+    if document_id.is_empty() {
+        return Err(invalid(
+            "document_id",
+            "is required: the ledger counts each document once by its id",
+        ));
+    }
+    let document_id = DocumentId::parse(document_id).map_err(|e| invalid("document_id", e))?;
+    let role = match ProtoRole::try_from(role) {
+        Ok(ProtoRole::Organisation) => {
+            if !leader_id.is_empty() {
                 return Err(invalid(
-                    "role",
-                    "must be SIGNER_ROLE_ORGANISATION or SIGNER_ROLE_LEADER",
+                    "leader_id",
+                    "must be empty when signing as the organisation",
                 ));
             }
-        };
+            SignerRole::Organisation
+        }
+        Ok(ProtoRole::Leader) => {
+            let leader = LeaderId::parse(leader_id).map_err(|e| invalid("leader_id", e))?;
+            SignerRole::Leader(leader)
+        }
+        Ok(ProtoRole::Unspecified) | Err(_) => {
+            return Err(invalid(
+                "role",
+                "must be SIGNER_ROLE_ORGANISATION or SIGNER_ROLE_LEADER",
+            ));
+        }
+    };
+    Ok((unit, role, document_id))
+}
+
+fn sign_options(field_name: String, page: u32, reason: String, location: String) -> SignOptions {
+    SignOptions {
+        field_name: optional(field_name),
+        page: Some(page).filter(|p| *p > 0),
+        reason: optional(reason),
+        location: optional(location),
+    }
+}
+
+impl ParsedSignRequest {
+    fn parse(request: SignRequest, max_pdf_bytes: usize) -> Result<Self, ApiError> {
+        let (unit, role, document_id) = parse_common(
+            &request.pdf,
+            max_pdf_bytes,
+            &request.unit_code,
+            request.role,
+            &request.leader_id,
+            &request.document_id,
+        )?;
         Ok(Self {
             pdf: request.pdf,
             unit,
             role,
             document_id,
-            options: SignOptions {
-                field_name: optional(request.field_name),
-                page: Some(request.page).filter(|p| *p > 0),
-                reason: optional(request.reason),
-                location: optional(request.location),
-            },
+            options: sign_options(
+                request.field_name,
+                request.page,
+                request.reason,
+                request.location,
+            ),
         })
+    }
+}
+
+/// A `PrepareSignatureRequest` parsed into kyso's types.
+struct ParsedPrepareRequest {
+    pdf: Vec<u8>,
+    /// The signer certificate first, then the chain, DER.
+    certificates: Vec<Vec<u8>>,
+    unit: UnitCode,
+    role: SignerRole,
+    document_id: DocumentId,
+    options: SignOptions,
+}
+
+impl ParsedPrepareRequest {
+    fn parse(request: PrepareSignatureRequest, max_pdf_bytes: usize) -> Result<Self, ApiError> {
+        let (unit, role, document_id) = parse_common(
+            &request.pdf,
+            max_pdf_bytes,
+            &request.unit_code,
+            request.role,
+            &request.leader_id,
+            &request.document_id,
+        )?;
+        if request.signer_certificate.is_empty() {
+            return Err(invalid(
+                "signer_certificate",
+                "is required: the signer's certificate, DER",
+            ));
+        }
+        let certificates = std::iter::once(request.signer_certificate)
+            .chain(request.chain)
+            .collect();
+        Ok(Self {
+            pdf: request.pdf,
+            certificates,
+            unit,
+            role,
+            document_id,
+            options: sign_options(
+                request.field_name,
+                request.page,
+                request.reason,
+                request.location,
+            ),
+        })
+    }
+}
+
+impl SigningApi {
+    /// Refuses a unit or leader the registry does not know, before anything
+    /// is prepared for it (the ledger would refuse it at completion).
+    fn check_registered(&self, unit: &UnitCode, role: &SignerRole) -> Result<(), ApiError> {
+        let registered = self
+            .registry
+            .find(unit)
+            .ok_or_else(|| KeyStoreError::UnknownUnit {
+                unit: unit.to_string(),
+            })?;
+        if let SignerRole::Leader(leader) = role
+            && registered.leader(leader).is_none()
+        {
+            return Err(KeyStoreError::UnknownLeader {
+                unit: unit.to_string(),
+                leader: leader.to_string(),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Records the signature in the ledger (committed before the answer: an
+    /// acknowledged signature is a counted one).
+    async fn record_signature(
+        &self,
+        unit: UnitCode,
+        role: SignerRole,
+        document_id: &DocumentId,
+        summary: &sign::SignatureSummary,
+    ) -> Result<(), ApiError> {
+        let certificate_serial = summary.certificate_serial.clone();
+        let fact = match role {
+            SignerRole::Organisation => Fact::OrganisationSigned { certificate_serial },
+            SignerRole::Leader(leader) => Fact::LeaderSigned {
+                leader,
+                certificate_serial,
+            },
+        };
+        let outcome = self
+            .records
+            .record(&DocumentRecord {
+                unit,
+                document_id: document_id.clone(),
+                at: summary.signing_time,
+                fact,
+            })
+            .await?;
+        tracing::info!(
+            document_id = document_id.as_str(),
+            ?outcome,
+            field = summary.field_name,
+            signer = summary.signer_subject,
+            "signed"
+        );
+        Ok(())
+    }
+}
+
+fn summary_to_proto(summary: sign::SignatureSummary, document_id: &DocumentId) -> SignatureSummary {
+    SignatureSummary {
+        field_name: summary.field_name,
+        signer_subject: summary.signer_subject,
+        certificate_serial: summary.certificate_serial,
+        digest_algorithm: summary.digest_algorithm,
+        signature_algorithm: summary.signature_algorithm,
+        signing_time: Some(prost_types::Timestamp::from(summary.signing_time)),
+        document_id: document_id.to_string(),
+        page: summary.page,
     }
 }
 
@@ -136,44 +289,117 @@ impl proto::signing_service_server::SigningService for SigningApi {
         // Recorded (committed) before the answer: an acknowledged signature
         // is a counted one. If recording fails the caller gets no PDF and
         // retries; the retry records the same document once.
-        let certificate_serial = signed.summary.certificate_serial.clone();
-        let fact = match role {
-            SignerRole::Organisation => Fact::OrganisationSigned { certificate_serial },
-            SignerRole::Leader(leader) => Fact::LeaderSigned {
-                leader,
-                certificate_serial,
-            },
-        };
-        let outcome = self
-            .records
-            .record(&DocumentRecord {
-                unit,
-                document_id: document_id.clone(),
-                at: signed.summary.signing_time,
-                fact,
-            })
-            .await
-            .map_err(ApiError::from)?;
-        tracing::info!(
-            document_id = document_id.as_str(),
-            ?outcome,
-            field = signed.summary.field_name,
-            signer = signed.summary.signer_subject,
-            "signed"
-        );
-        let summary = signed.summary;
+        self.record_signature(unit, role, &document_id, &signed.summary)
+            .await?;
         Ok(Response::new(SignResponse {
             pdf: signed.pdf,
-            summary: Some(SignatureSummary {
-                field_name: summary.field_name,
-                signer_subject: summary.signer_subject,
-                certificate_serial: summary.certificate_serial,
-                digest_algorithm: summary.digest_algorithm,
-                signature_algorithm: summary.signature_algorithm,
-                signing_time: Some(prost_types::Timestamp::from(summary.signing_time)),
-                document_id: document_id.to_string(),
-                page: summary.page,
-            }),
+            summary: Some(summary_to_proto(signed.summary, &document_id)),
+        }))
+    }
+
+    async fn prepare_signature(
+        &self,
+        request: Request<PrepareSignatureRequest>,
+    ) -> Result<Response<PrepareSignatureResponse>, Status> {
+        let parsed = ParsedPrepareRequest::parse(request.into_inner(), self.max_pdf_bytes)?;
+        self.check_registered(&parsed.unit, &parsed.role)?;
+        let now = SystemTime::now();
+        let ParsedPrepareRequest {
+            pdf,
+            certificates,
+            unit,
+            role,
+            document_id,
+            options,
+        } = parsed;
+        // Parsing the certificates and preparing the revision are CPU-bound.
+        let prepared = tokio::task::spawn_blocking(move || {
+            let profile = SignerProfile::for_external_key(&certificates).map_err(|e| match e {
+                sign::SignError::Certificate(e) => invalid("signer_certificate", e),
+                other => ApiError::from(other),
+            })?;
+            sign::prepare(&pdf, &Arc::new(profile), &options, now).map_err(ApiError::from)
+        })
+        .await
+        .map_err(|e| ApiError::TaskFailed(e.to_string()))??;
+        let expires_at = now + prepared::KEPT;
+        let response = PrepareSignatureResponse {
+            handle: String::new(),
+            data_to_be_signed: prepared.data_to_be_signed().to_vec(),
+            digest: prepared.digest(),
+            digest_algorithm: prepared.algorithm().digest().to_string(),
+            signature_algorithm: prepared.algorithm().to_string(),
+            expires_at: Some(prost_types::Timestamp::from(expires_at)),
+            summary: Some(summary_to_proto(prepared.summary().clone(), &document_id)),
+        };
+        let handle = self.prepared.insert(
+            Waiting {
+                prepared,
+                unit,
+                role,
+                document_id,
+                expires_at,
+            },
+            now,
+        )?;
+        Ok(Response::new(PrepareSignatureResponse {
+            handle,
+            ..response
+        }))
+    }
+
+    async fn complete_signature(
+        &self,
+        request: Request<CompleteSignatureRequest>,
+    ) -> Result<Response<SignResponse>, Status> {
+        let request = request.into_inner();
+        if request.handle.is_empty() {
+            return Err(invalid("handle", "is required: PrepareSignature answers it").into());
+        }
+        if request.signature_value.is_empty() {
+            return Err(invalid("signature_value", "is empty").into());
+        }
+        let handle = request.handle;
+        let waiting = self.prepared.take(&handle, SystemTime::now())?;
+        // Checked before anything is recorded: a wrong value leaves the
+        // ledger untouched and the prepared signature usable until it expires.
+        let value = request.signature_value;
+        let (waiting, checked) = tokio::task::spawn_blocking(move || {
+            let checked = waiting.prepared.check_signature_value(&value);
+            (waiting, checked.map(|()| value))
+        })
+        .await
+        .map_err(|e| ApiError::TaskFailed(e.to_string()))?;
+        let value = match checked {
+            Ok(value) => value,
+            Err(error) => {
+                self.prepared.restore(&handle, waiting, SystemTime::now());
+                return Err(ApiError::from(error).into());
+            }
+        };
+        let summary = waiting.prepared.summary().clone();
+        if let Err(error) = self
+            .record_signature(
+                waiting.unit.clone(),
+                waiting.role.clone(),
+                &waiting.document_id,
+                &summary,
+            )
+            .await
+        {
+            // Nothing was acknowledged: the caller may retry with the same value.
+            self.prepared.restore(&handle, waiting, SystemTime::now());
+            return Err(error.into());
+        }
+        let document_id = waiting.document_id;
+        let prepared = waiting.prepared;
+        let signed: SignedDocument = tokio::task::spawn_blocking(move || prepared.complete(&value))
+            .await
+            .map_err(|e| ApiError::TaskFailed(e.to_string()))?
+            .map_err(ApiError::from)?;
+        Ok(Response::new(SignResponse {
+            pdf: signed.pdf,
+            summary: Some(summary_to_proto(signed.summary, &document_id)),
         }))
     }
 }

@@ -35,6 +35,46 @@ pub enum ApiError {
     /// The blocking signing task died.
     #[error("the signing task failed: {0}")]
     TaskFailed(String),
+    /// A prepared-signature handle the server never issued (or forgot).
+    #[error(
+        "no prepared signature has the handle {handle}: it was never issued by this server, or the server restarted"
+    )]
+    UnknownHandle {
+        /// The handle given.
+        handle: String,
+    },
+    /// A prepared signature already completed: a handle completes once.
+    #[error(
+        "the prepared signature {handle} was already completed; prepare the document again to sign it again"
+    )]
+    HandleUsed {
+        /// The handle given.
+        handle: String,
+    },
+    /// A prepared signature expired before it was completed.
+    #[error(
+        "the prepared signature {handle} expired (prepared signatures are kept {kept_seconds} s); prepare the document again"
+    )]
+    HandleExpired {
+        /// The handle given.
+        handle: String,
+        /// How long prepared signatures are kept.
+        kept_seconds: u64,
+    },
+    /// Too many prepared signatures are waiting, or they hold too many bytes.
+    #[error(
+        "too many prepared signatures are waiting ({count} holding {bytes} bytes; the limits are {max_count} and {max_bytes} bytes); complete or let some expire, then retry"
+    )]
+    TooManyPrepared {
+        /// Prepared signatures waiting.
+        count: usize,
+        /// Bytes they hold.
+        bytes: usize,
+        /// The limit on their number.
+        max_count: usize,
+        /// The limit on their bytes.
+        max_bytes: usize,
+    },
     /// Recording or reading the ledger failed.
     #[error(transparent)]
     Records(#[from] RecordsError),
@@ -56,13 +96,21 @@ impl From<ApiError> for Status {
             ApiError::Sign(e) => match e {
                 SignError::Pdf(PdfError::SignatureTooLarge { .. }) => Code::Internal,
                 SignError::Pdf(_) => Code::InvalidArgument,
-                SignError::CertificateNotValidAt { .. } => Code::FailedPrecondition,
+                SignError::CertificateNotValidAt { .. }
+                | SignError::CertificateNotForSigning { .. } => Code::FailedPrecondition,
+                SignError::UnsupportedSignerKey { .. }
+                | SignError::SignatureValueRejected { .. } => Code::InvalidArgument,
                 SignError::Cms(_)
                 | SignError::Crypto(_)
                 | SignError::Certificate(_)
                 | SignError::KeyDoesNotMatchCertificate { .. } => Code::Internal,
             },
             ApiError::TaskFailed(_) => Code::Internal,
+            ApiError::UnknownHandle { .. } => Code::NotFound,
+            ApiError::HandleUsed { .. } | ApiError::HandleExpired { .. } => {
+                Code::FailedPrecondition
+            }
+            ApiError::TooManyPrepared { .. } => Code::ResourceExhausted,
             ApiError::Records(e) => match e {
                 RecordsError::DocumentIdLength { .. }
                 | RecordsError::DocumentIdCharacters { .. }

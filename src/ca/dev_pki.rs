@@ -4,16 +4,21 @@
 //! Layout under the data directory:
 //!
 //! ```text
-//! pki/root.pem  pki/root.key.pem            root CA certificate and PKCS#8 key
-//! pki/issuing-ca.pem  pki/issuing-ca.key.pem issuing CA certificate and key
+//! pki/root.pem  pki/root.key.pem            root CA certificate and sealed PKCS#8 key
+//! pki/issuing-ca.pem  pki/issuing-ca.key.pem issuing CA certificate and sealed key
 //! pki/chain.pem                             issuing CA then root, PEM
 //! pki/.complete                             written last, once everything above exists
 //! units/<code>/organisation.pem  units/<code>/organisation.key.pem
 //! units/<code>/leaders/<leader-id>.pem  units/<code>/leaders/<leader-id>.key.pem
 //! ```
 //!
-//! **Private keys are stored in clear** (mode 0600 in 0700 directories). That is a known gap of
-//! this development PKI, to be closed by encryption at rest; do not hold production keys here.
+//! Every `*.key.pem` kyso writes is a `KYSO SEALED PRIVATE KEY` (see [`crate::custody`]),
+//! sealed under the key-encryption key for its path relative to the data directory, so a key
+//! file copied over another is refused. The key-encryption key comes from
+//! `KYSO_KEY_ENCRYPTION_KEY`, the configured file, or by default `<data_dir>.kek` beside (not
+//! inside) the data directory, created on first start. kyso never writes a key in clear; a
+//! clear PKCS#8 or PKCS#1 PEM an operator puts in a key's place is still read, with a warning.
+//! Key files are mode 0600 in 0700 directories all the same.
 
 use std::ffi::OsString;
 use std::fs::{self, DirBuilder, OpenOptions};
@@ -23,9 +28,11 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use rcgen::KeyPair;
+use zeroize::Zeroizing;
 
 use super::stored;
 use super::{CaError, CertificateAuthority, CertifiedKey, KeyAlgorithm, LeafKey};
+use crate::custody::{self, CustodyError, KeyEncryptionKey, StoredKey};
 use crate::units::{LeaderId, UnitCode, UnitRegistry};
 
 const ROOT_COMMON_NAME: &str = "kyso Development Root CA";
@@ -126,28 +133,136 @@ impl DevPki {
             .join(format!("{leader}.key.pem"))
     }
 
-    /// Reloads the stored issuing CA.
+    /// `<data_dir>.kek`: the default key-encryption key file, a sibling of the data directory
+    /// so that a copy of the data directory alone does not open its keys.
+    pub fn default_key_encryption_key_path(&self) -> Result<PathBuf, CaError> {
+        let directory = if self.data_dir.file_name().is_some() {
+            self.data_dir.clone()
+        } else {
+            // `.`, `..` or a path ending in `..`: name it by where it really is.
+            fs::canonicalize(&self.data_dir).map_err(io_error(&self.data_dir))?
+        };
+        let mut name = directory
+            .file_name()
+            .ok_or_else(|| CustodyError::NoKeyFileLocation {
+                data_dir: self.data_dir.clone(),
+            })?
+            .to_os_string();
+        name.push(".kek");
+        Ok(directory.with_file_name(name))
+    }
+
+    /// True once the issuing CA's key is stored sealed: from then on a missing key-encryption
+    /// key file is an error rather than something to create.
+    fn holds_sealed_keys(&self) -> Result<bool, CaError> {
+        let path = self.issuing_ca_key_path();
+        match fs::read(&path) {
+            Ok(bytes) => Ok(custody::is_sealed(&Zeroizing::new(bytes))),
+            Err(error) if error.kind() == ErrorKind::NotFound => Ok(false),
+            Err(error) => Err(io_error(&path)(error)),
+        }
+    }
+
+    /// The key-encryption key for this data directory: `KYSO_KEY_ENCRYPTION_KEY` when set, else
+    /// `configured_file`, else [`DevPki::default_key_encryption_key_path`]. The file is created
+    /// (mode 0600, random bytes) only while no key has been sealed yet.
+    pub fn key_encryption_key(
+        &self,
+        configured_file: Option<&Path>,
+    ) -> Result<KeyEncryptionKey, CaError> {
+        let file = match configured_file {
+            Some(file) => file.to_path_buf(),
+            None => self.default_key_encryption_key_path()?,
+        };
+        let (key, _origin) = KeyEncryptionKey::resolve(&file, !self.holds_sealed_keys()?)?;
+        Ok(key)
+    }
+
+    /// The purpose a key file is sealed for: its path relative to the data directory (which
+    /// names the role, the unit and the leader), with `/` separators.
+    pub fn key_purpose(&self, key_path: &Path) -> String {
+        let relative = key_path.strip_prefix(&self.data_dir).unwrap_or(key_path);
+        relative
+            .components()
+            .map(|component| component.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// The PKCS#8 DER of the key stored at `key_path` (sealed, or placed in clear), for tools
+    /// that must hand the key to another program; the buffer is wiped when dropped. Whoever
+    /// writes it out takes over its custody.
+    pub fn unseal_key(
+        &self,
+        key_path: &Path,
+        kek: &KeyEncryptionKey,
+    ) -> Result<Zeroizing<Vec<u8>>, CaError> {
+        match custody::read_key_file(key_path, &self.key_purpose(key_path), kek)? {
+            StoredKey::Sealed(pkcs8) => Ok(pkcs8),
+            StoredKey::Clear(bytes) => {
+                let text = Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
+                let pkcs8 =
+                    Zeroizing::new(stored::pem_decode(&text, "PRIVATE KEY").map_err(|_| {
+                        CustodyError::NoPrivateKey {
+                            path: key_path.to_path_buf(),
+                        }
+                    })?);
+                Ok(pkcs8)
+            }
+        }
+    }
+
+    /// Reloads the stored issuing CA, opening its key with the data directory's default
+    /// key-encryption key (see [`DevPki::key_encryption_key`]).
     pub fn load_issuing_ca(&self) -> Result<CertificateAuthority, CaError> {
+        let kek = self.key_encryption_key(None)?;
+        self.load_issuing_ca_with_kek(&kek)
+    }
+
+    /// Reloads the stored issuing CA, opening its key with `kek`.
+    pub fn load_issuing_ca_with_kek(
+        &self,
+        kek: &KeyEncryptionKey,
+    ) -> Result<CertificateAuthority, CaError> {
         let certificate_path = self.issuing_ca_certificate_path();
         let key_path = self.issuing_ca_key_path();
         let certificate_pem = read_text(&certificate_path)?;
-        let key_pem = read_text(&key_path)?;
         let invalid_certificate = |defect| CaError::InvalidStoredCertificate {
             path: certificate_path.clone(),
             defect,
         };
         let der =
             stored::pem_decode(&certificate_pem, "CERTIFICATE").map_err(invalid_certificate)?;
-        let key = KeyPair::from_pem(&key_pem).map_err(|source| CaError::InvalidStoredKey {
+        let invalid_key = |source| CaError::InvalidStoredKey {
             path: key_path.clone(),
             source,
-        })?;
+        };
+        let key = match custody::read_key_file(&key_path, &self.key_purpose(&key_path), kek)? {
+            StoredKey::Sealed(pkcs8) => KeyPair::try_from(pkcs8.as_slice()).map_err(invalid_key)?,
+            StoredKey::Clear(bytes) => {
+                let text = Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
+                KeyPair::from_pem(&text).map_err(invalid_key)?
+            }
+        };
         CertificateAuthority::from_der_and_key(der, key).map_err(invalid_certificate)
     }
 }
 
-/// Makes sure a development PKI for `registry` exists under `data_dir`, and reports what it
-/// wrote.
+/// [`ensure_dev_pki_with_kek`] with the data directory's default key-encryption key (see
+/// [`DevPki::key_encryption_key`]), created on first use.
+pub fn ensure_dev_pki(
+    data_dir: &Path,
+    registry: &UnitRegistry,
+    now: SystemTime,
+) -> Result<DevPkiReport, CaError> {
+    let layout = DevPki::new(data_dir);
+    private_dir(&layout.pki_dir())?;
+    let kek = layout.key_encryption_key(None)?;
+    ensure_dev_pki_with_kek(data_dir, registry, &kek, now)
+}
+
+/// Makes sure a development PKI for `registry` exists under `data_dir`, its keys sealed under
+/// `kek`, and reports what it wrote.
 ///
 /// Without the `pki/.complete` marker it creates everything: root and issuing CA (overwriting
 /// any leftovers of an interrupted run), then an organisation certificate for every unit and a
@@ -160,9 +275,10 @@ impl DevPki {
 /// never leaves half a file. A certificate is written after its key and removed before its key
 /// is replaced, so a certificate file on disk always matches the key beside it; a pair counts
 /// as present when both files exist.
-pub fn ensure_dev_pki(
+pub fn ensure_dev_pki_with_kek(
     data_dir: &Path,
     registry: &UnitRegistry,
+    kek: &KeyEncryptionKey,
     now: SystemTime,
 ) -> Result<DevPkiReport, CaError> {
     let layout = DevPki::new(data_dir);
@@ -173,20 +289,22 @@ pub fn ensure_dev_pki(
     let issuing_ca = if created {
         let root = CertificateAuthority::new_root(ROOT_COMMON_NAME, ORGANISATION, now)?;
         let issuing = root.issue_intermediate(ISSUING_COMMON_NAME, ORGANISATION, now)?;
-        write_file(
+        write_sealed_key(
+            &layout,
+            kek,
             &layout.root_key_path(),
-            root.private_key_pem().as_bytes(),
-            KEY_MODE,
+            root.private_key_pkcs8_der(),
         )?;
         write_file(
             &layout.root_certificate_path(),
             root.certificate_pem().as_bytes(),
             CERTIFICATE_MODE,
         )?;
-        write_file(
+        write_sealed_key(
+            &layout,
+            kek,
             &layout.issuing_ca_key_path(),
-            issuing.private_key_pem().as_bytes(),
-            KEY_MODE,
+            issuing.private_key_pkcs8_der(),
         )?;
         write_file(
             &layout.issuing_ca_certificate_path(),
@@ -202,7 +320,7 @@ pub fn ensure_dev_pki(
         ]);
         issuing
     } else {
-        layout.load_issuing_ca()?
+        layout.load_issuing_ca_with_kek(kek)?
     };
 
     for unit in registry.units() {
@@ -217,7 +335,7 @@ pub fn ensure_dev_pki(
                 LeafKey::Generate(KeyAlgorithm::EcdsaP256),
                 now,
             )?;
-            write_credential(&credential, &certificate_path, &key_path)?;
+            write_credential(&layout, kek, credential, &certificate_path, &key_path)?;
             issued.push(certificate_path);
         }
         if unit.leaders.is_empty() {
@@ -235,7 +353,7 @@ pub fn ensure_dev_pki(
                     LeafKey::Generate(KeyAlgorithm::EcdsaP256),
                     now,
                 )?;
-                write_credential(&credential, &certificate_path, &key_path)?;
+                write_credential(&layout, kek, credential, &certificate_path, &key_path)?;
                 issued.push(certificate_path);
             }
         }
@@ -261,12 +379,27 @@ pub fn ensure_dev_pki(
     })
 }
 
+/// Writes `pkcs8` sealed under `kek` for `path`'s place in the layout.
+fn write_sealed_key(
+    layout: &DevPki,
+    kek: &KeyEncryptionKey,
+    path: &Path,
+    pkcs8: &[u8],
+) -> Result<(), CaError> {
+    let sealed = custody::seal(kek, &layout.key_purpose(path), pkcs8)?;
+    write_file(path, sealed.as_bytes(), KEY_MODE)
+}
+
+/// Writes the sealed key, then the certificate, and wipes the credential's clear key.
 fn write_credential(
-    credential: &CertifiedKey,
+    layout: &DevPki,
+    kek: &KeyEncryptionKey,
+    mut credential: CertifiedKey,
     certificate_path: &Path,
     key_path: &Path,
 ) -> Result<(), CaError> {
-    write_file(key_path, credential.private_key_pem().as_bytes(), KEY_MODE)?;
+    let pkcs8 = Zeroizing::new(std::mem::take(&mut credential.private_key_pkcs8_der));
+    write_sealed_key(layout, kek, key_path, &pkcs8)?;
     write_file(
         certificate_path,
         credential.certificate_pem.as_bytes(),
@@ -345,6 +478,27 @@ mod tests {
     use x509_cert::Certificate;
     use x509_cert::der::{Decode, Encode};
 
+    /// The key-encryption key of these tests.
+    fn kek() -> KeyEncryptionKey {
+        KeyEncryptionKey::from_bytes([0x5A; 32])
+    }
+
+    /// [`ensure_dev_pki_with_kek`] with [`kek`], so no KEK file lands beside the temporary
+    /// directory.
+    fn ensure_sealed(
+        data_dir: &Path,
+        registry: &UnitRegistry,
+        now: SystemTime,
+    ) -> Result<DevPkiReport, CaError> {
+        ensure_dev_pki_with_kek(data_dir, registry, &kek(), now)
+    }
+
+    /// The key sealed at `path`, opened.
+    fn stored_key(layout: &DevPki, path: &Path) -> KeyPair {
+        let pkcs8 = layout.unseal_key(path, &kek()).expect("unseal");
+        KeyPair::try_from(pkcs8.as_slice()).expect("PKCS#8 key")
+    }
+
     /// 2025-03-01T01:02:03Z, a fixed instant.
     fn now() -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_740_790_923)
@@ -408,7 +562,7 @@ mod tests {
     fn first_call_writes_the_whole_pki_with_private_modes() {
         let data = tempfile::tempdir().expect("tempdir");
         let registry = demo_province();
-        let report = ensure_dev_pki(data.path(), &registry, now()).expect("ensure dev pki");
+        let report = ensure_sealed(data.path(), &registry, now()).expect("ensure dev pki");
         let layout = DevPki::new(data.path());
 
         assert!(report.created);
@@ -447,8 +601,18 @@ mod tests {
         ] {
             assert_eq!(mode(&key), 0o600, "{}", key.display());
             let pem = fs::read_to_string(&key).expect("read to string");
-            assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
-            assert!(KeyPair::from_pem(&pem).is_ok());
+            assert!(pem.starts_with("-----BEGIN KYSO SEALED PRIVATE KEY-----\n"));
+            stored_key(&layout, &key);
+        }
+        for (file, bytes) in contents(data.path()) {
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(
+                !text
+                    .replace(custody::SEALED_LABEL, "")
+                    .contains("PRIVATE KEY"),
+                "{} holds a key in clear",
+                file.display()
+            );
         }
         for dir in [
             layout.pki_dir(),
@@ -483,7 +647,7 @@ mod tests {
     fn stored_keys_match_their_certificates() {
         let data = tempfile::tempdir().expect("tempdir");
         let registry = demo_province();
-        ensure_dev_pki(data.path(), &registry, now()).expect("ensure dev pki");
+        ensure_sealed(data.path(), &registry, now()).expect("ensure dev pki");
         let layout = DevPki::new(data.path());
         let unit = &registry.units()[3];
         let leader = &unit.leaders[0];
@@ -497,8 +661,7 @@ mod tests {
                 layout.leader_key_path(&unit.code, &leader.id),
             ),
         ] {
-            let key = KeyPair::from_pem(&fs::read_to_string(key_path).expect("read to string"))
-                .expect("from pem");
+            let key = stored_key(&layout, &key_path);
             let certificate = certificate(&certificate_path);
             let public_key = certificate
                 .tbs_certificate
@@ -514,10 +677,10 @@ mod tests {
     fn second_call_finds_the_marker_and_writes_nothing() {
         let data = tempfile::tempdir().expect("tempdir");
         let registry = demo_province();
-        ensure_dev_pki(data.path(), &registry, now()).expect("ensure dev pki");
+        ensure_sealed(data.path(), &registry, now()).expect("ensure dev pki");
         let before = contents(data.path());
 
-        let report = ensure_dev_pki(data.path(), &registry, now() + Duration::from_secs(60))
+        let report = ensure_sealed(data.path(), &registry, now() + Duration::from_secs(60))
             .expect("ensure dev pki");
         assert!(!report.created);
         assert!(report.issued.is_empty());
@@ -531,7 +694,7 @@ mod tests {
         let layout = DevPki::new(data.path());
         let demo = demo_province();
         let first: Vec<Unit> = demo.units()[..3].to_vec();
-        ensure_dev_pki(
+        ensure_sealed(
             data.path(),
             &UnitRegistry::new(first.clone()).expect("registry is consistent"),
             now(),
@@ -547,7 +710,7 @@ mod tests {
         grown.push(demo.units()[3].clone());
         let added = &demo.units()[3];
         let later = now() + Duration::from_secs(24 * 60 * 60);
-        let report = ensure_dev_pki(
+        let report = ensure_sealed(
             data.path(),
             &UnitRegistry::new(grown.clone()).expect("registry is consistent"),
             later,
@@ -587,18 +750,17 @@ mod tests {
         let data = tempfile::tempdir().expect("tempdir");
         let layout = DevPki::new(data.path());
         let registry = demo_province();
-        ensure_dev_pki(data.path(), &registry, now()).expect("ensure dev pki");
+        ensure_sealed(data.path(), &registry, now()).expect("ensure dev pki");
         let unit = &registry.units()[0];
         let key_path = layout.organisation_key_path(&unit.code);
         let certificate_path = layout.organisation_certificate_path(&unit.code);
         let old_certificate = fs::read(&certificate_path).expect("read");
         fs::remove_file(&key_path).expect("remove file");
 
-        let report = ensure_dev_pki(data.path(), &registry, now()).expect("ensure dev pki");
+        let report = ensure_sealed(data.path(), &registry, now()).expect("ensure dev pki");
         assert_eq!(report.issued, vec![certificate_path.clone()]);
         assert_ne!(fs::read(&certificate_path).expect("read"), old_certificate);
-        let key = KeyPair::from_pem(&fs::read_to_string(&key_path).expect("read to string"))
-            .expect("from pem");
+        let key = stored_key(&layout, &key_path);
         let certified = certificate(&certificate_path)
             .tbs_certificate
             .subject_public_key_info
@@ -613,7 +775,7 @@ mod tests {
         let data = tempfile::tempdir().expect("tempdir");
         let layout = DevPki::new(data.path());
         let registry = demo_province();
-        ensure_dev_pki(data.path(), &registry, now()).expect("ensure dev pki");
+        ensure_sealed(data.path(), &registry, now()).expect("ensure dev pki");
         let old_root = fs::read(layout.root_certificate_path()).expect("read");
         let unit = &registry.units()[0];
         let old_organisation =
@@ -622,7 +784,7 @@ mod tests {
         fs::remove_file(layout.marker_path()).expect("remove file");
         fs::write(layout.pki_dir().join(".root.pem.tmp"), b"half").expect("write");
 
-        let report = ensure_dev_pki(data.path(), &registry, now()).expect("ensure dev pki");
+        let report = ensure_sealed(data.path(), &registry, now()).expect("ensure dev pki");
         assert!(report.created);
         assert_ne!(
             fs::read(layout.root_certificate_path()).expect("read"),
@@ -645,11 +807,11 @@ mod tests {
         let data = tempfile::tempdir().expect("tempdir");
         let layout = DevPki::new(data.path());
         let registry = demo_province();
-        ensure_dev_pki(data.path(), &registry, now()).expect("ensure dev pki");
+        ensure_sealed(data.path(), &registry, now()).expect("ensure dev pki");
 
         let root = fs::read(layout.root_certificate_path()).expect("read");
         fs::write(layout.issuing_ca_certificate_path(), root).expect("write");
-        match ensure_dev_pki(data.path(), &registry, now()).expect_err("ensure dev pki fails") {
+        match ensure_sealed(data.path(), &registry, now()).expect_err("ensure dev pki fails") {
             CaError::InvalidStoredCertificate { path, defect } => {
                 assert_eq!(path, layout.issuing_ca_certificate_path());
                 assert_eq!(defect, super::super::CertificateDefect::KeyMismatch);
@@ -658,7 +820,7 @@ mod tests {
         }
 
         fs::write(layout.issuing_ca_key_path(), b"garbage").expect("write");
-        match ensure_dev_pki(data.path(), &registry, now()).expect_err("ensure dev pki fails") {
+        match ensure_sealed(data.path(), &registry, now()).expect_err("ensure dev pki fails") {
             CaError::InvalidStoredKey { path, .. } => {
                 assert_eq!(path, layout.issuing_ca_key_path())
             }
@@ -666,8 +828,10 @@ mod tests {
         }
 
         fs::remove_file(layout.issuing_ca_key_path()).expect("remove file");
-        match ensure_dev_pki(data.path(), &registry, now()).expect_err("ensure dev pki fails") {
-            CaError::Io { path, .. } => assert_eq!(path, layout.issuing_ca_key_path()),
+        match ensure_sealed(data.path(), &registry, now()).expect_err("ensure dev pki fails") {
+            CaError::Custody(CustodyError::Io { path, .. }) => {
+                assert_eq!(path, layout.issuing_ca_key_path())
+            }
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -679,12 +843,105 @@ mod tests {
         fs::create_dir(layout.pki_dir()).expect("create dir");
         fs::set_permissions(layout.pki_dir(), fs::Permissions::from_mode(0o755))
             .expect("set permissions");
-        ensure_dev_pki(
+        ensure_sealed(
             data.path(),
             &UnitRegistry::new(Vec::new()).expect("registry is consistent"),
             now(),
         )
         .expect("ensure dev pki");
         assert_eq!(mode(&layout.pki_dir()), 0o700);
+    }
+
+    #[test]
+    fn key_files_swapped_with_each_other_are_refused() {
+        let data = tempfile::tempdir().expect("tempdir");
+        let layout = DevPki::new(data.path());
+        let registry = demo_province();
+        ensure_sealed(data.path(), &registry, now()).expect("ensure dev pki");
+        let root = fs::read(layout.root_key_path()).expect("read");
+        fs::write(layout.issuing_ca_key_path(), root).expect("write");
+        match layout.load_issuing_ca_with_kek(&kek()) {
+            Err(CaError::Custody(CustodyError::Decrypt { path })) => {
+                assert_eq!(path, layout.issuing_ca_key_path())
+            }
+            other => panic!("unexpected {:?}", other.map(|_| ())),
+        }
+    }
+
+    #[test]
+    fn another_kek_cannot_reload_the_issuing_ca() {
+        let data = tempfile::tempdir().expect("tempdir");
+        let layout = DevPki::new(data.path());
+        ensure_sealed(data.path(), &demo_province(), now()).expect("ensure dev pki");
+        let other = KeyEncryptionKey::from_bytes([0xA5; 32]);
+        let error = layout
+            .load_issuing_ca_with_kek(&other)
+            .map(|_| ())
+            .expect_err("wrong KEK");
+        let message = error.to_string();
+        assert!(message.contains("issuing-ca.key.pem"), "{message}");
+        assert!(message.contains("wrong key-encryption key"), "{message}");
+    }
+
+    #[test]
+    fn a_clear_key_an_operator_put_in_place_is_still_read() {
+        let data = tempfile::tempdir().expect("tempdir");
+        let layout = DevPki::new(data.path());
+        let registry = demo_province();
+        ensure_sealed(data.path(), &registry, now()).expect("ensure dev pki");
+        let key = stored_key(&layout, &layout.issuing_ca_key_path());
+        fs::write(layout.issuing_ca_key_path(), key.serialize_pem()).expect("write");
+        assert!(layout.load_issuing_ca_with_kek(&kek()).is_ok());
+    }
+
+    #[test]
+    fn the_default_kek_is_created_beside_the_data_directory_and_then_required() {
+        if std::env::var_os(KeyEncryptionKey::ENVIRONMENT_VARIABLE).is_some() {
+            return;
+        }
+        let parent = tempfile::tempdir().expect("tempdir");
+        let data_dir = parent.path().join("data");
+        let registry = UnitRegistry::new(demo_province().units()[..1].to_vec())
+            .expect("registry is consistent");
+        ensure_dev_pki(&data_dir, &registry, now()).expect("ensure dev pki");
+        let kek_path = parent.path().join("data.kek");
+        assert_eq!(
+            DevPki::new(&data_dir)
+                .default_key_encryption_key_path()
+                .expect("path"),
+            kek_path
+        );
+        assert_eq!(mode(&kek_path), 0o600);
+        assert_eq!(fs::metadata(&kek_path).expect("metadata").len(), 32);
+        ensure_dev_pki(&data_dir, &registry, now()).expect("ensure dev pki again");
+        assert!(DevPki::new(&data_dir).load_issuing_ca().is_ok());
+
+        fs::remove_file(&kek_path).expect("remove file");
+        match ensure_dev_pki(&data_dir, &registry, now()) {
+            Err(CaError::Custody(CustodyError::KeyFileMissing { path })) => {
+                assert_eq!(path, kek_path)
+            }
+            other => panic!("unexpected {:?}", other.map(|_| ())),
+        }
+        assert!(!kek_path.exists());
+    }
+
+    #[test]
+    fn the_default_kek_path_is_a_sibling_even_for_trailing_slashes_and_dots() {
+        let layout = DevPki::new(Path::new("kyso-data/"));
+        assert_eq!(
+            layout.default_key_encryption_key_path().expect("path"),
+            PathBuf::from("kyso-data.kek")
+        );
+        let parent = tempfile::tempdir().expect("tempdir");
+        let data_dir = parent.path().join("data");
+        fs::create_dir(&data_dir).expect("create dir");
+        let dotted = DevPki::new(&data_dir.join("."));
+        assert_eq!(
+            dotted.default_key_encryption_key_path().expect("path"),
+            fs::canonicalize(parent.path())
+                .expect("canonical")
+                .join("data.kek")
+        );
     }
 }

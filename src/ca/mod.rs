@@ -12,7 +12,7 @@
 //! only their public key is, when a token holds the private key ([`LeafKey::External`]).
 //!
 //! [`ensure_dev_pki`] lays out a complete development PKI for a [`UnitRegistry`] under the data
-//! directory. rcgen is used in this module only; the rest of kyso sees DER, PEM and the types
+//! directory, its private keys sealed under a key-encryption key ([`crate::custody`]). rcgen is used in this module only; the rest of kyso sees DER, PEM and the types
 //! below. Time is always an argument.
 //!
 //! [`UnitRegistry`]: crate::units::UnitRegistry
@@ -28,7 +28,7 @@ use std::time::SystemTime;
 use crate::datetime::rfc3339;
 
 pub use authority::CertificateAuthority;
-pub use dev_pki::{DevPki, DevPkiReport, ensure_dev_pki};
+pub use dev_pki::{DevPki, DevPkiReport, ensure_dev_pki, ensure_dev_pki_with_kek};
 
 /// A key algorithm for end-entity certificates.
 ///
@@ -274,6 +274,9 @@ pub enum CaError {
     /// rcgen failed to build or sign a certificate or to generate a key.
     #[error("certificate generation failed")]
     Rcgen(#[from] rcgen::Error),
+    /// The key-encryption key is unusable, or a sealed key cannot be opened.
+    #[error(transparent)]
+    Custody(#[from] crate::custody::CustodyError),
     /// Reading or writing a PKI file or directory failed.
     #[error("cannot read or write {path}")]
     Io {

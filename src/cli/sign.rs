@@ -2,7 +2,11 @@
 
 use super::CliError;
 use crate::api::client;
-use crate::api::proto::{SignRequest, SignerRole as ProtoRole};
+use crate::api::proto::signing_service_client::SigningServiceClient;
+use crate::api::proto::{
+    CompleteSignatureRequest, PrepareSignatureRequest, SignRequest, SignResponse,
+    SignerRole as ProtoRole,
+};
 use crate::config::DEFAULT_MAX_PDF_BYTES;
 use crate::crypto::RsaPadding;
 use crate::datetime::rfc3339;
@@ -27,17 +31,40 @@ pub enum RoleArg {
 #[command(after_help = "Examples:\n  \
     kyso sign in.pdf -o out.pdf --server http://127.0.0.1:50051 --unit 000.00.01.H23 --as leader --leader nguyen-van-an\n  \
     kyso sign in.pdf -o out.pdf --key key.pem --cert cert.pem --chain chain.pem\n  \
-    kyso sign in.pdf -o out.pdf --p12 signer.p12 --password-file pass.txt")]
+    kyso sign in.pdf -o out.pdf --p12 signer.p12 --password-file pass.txt\n\n\
+    With a key kyso never holds (a USB token, a remote signing service), in two steps:\n  \
+    kyso sign in.pdf --server URL --prepare --cert leader.pem --chain chain.pem --unit 000.00.01.H23 \\\n      \
+      --as leader --leader nguyen-van-an --document-id D1 -o prepared.json --tbs-out tbs.der\n  \
+    openssl pkeyutl -sign -inkey leader.key.pem -rawin -digest sha256 -in tbs.der -out sig.der\n  \
+    kyso sign --server URL --complete prepared.json --signature sig.der -o signed.pdf")]
 pub struct SignArgs {
-    /// The PDF to sign.
-    input: PathBuf,
-    /// Where to write the signed PDF.
+    /// The PDF to sign (not with --complete).
+    #[arg(required_unless_present = "complete", conflicts_with = "complete")]
+    input: Option<PathBuf>,
+    /// Where to write the signed PDF (with --prepare: the prepared
+    /// signature's handle and data to be signed, JSON).
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
 
     /// Sign through this kyso server, e.g. http://127.0.0.1:50051.
-    #[arg(long, value_name = "URL", requires_all = ["unit", "role"], conflicts_with_all = ["key", "p12"])]
+    #[arg(long, value_name = "URL", conflicts_with_all = ["key", "p12"])]
     server: Option<String>,
+    /// With --server and --cert: reserve a signature for a key kyso never
+    /// holds; writes the handle and the data to be signed (JSON) to -o.
+    #[arg(long, requires_all = ["server", "cert"], conflicts_with = "complete")]
+    prepare: bool,
+    /// With --prepare: also write the exact bytes to sign (DER) here, for
+    /// `openssl pkeyutl -sign -rawin` or `openssl dgst -sign`.
+    #[arg(long, value_name = "FILE", requires = "prepare")]
+    tbs_out: Option<PathBuf>,
+    /// With --server: complete a prepared signature, given its handle or the
+    /// JSON file --prepare wrote; needs --signature.
+    #[arg(long, value_name = "HANDLE|FILE", requires_all = ["server", "signature"])]
+    complete: Option<String>,
+    /// With --complete: the raw signature value (DER ECDSA-Sig-Value, or the
+    /// RSA PKCS#1 v1.5 signature), as openssl writes it.
+    #[arg(long, value_name = "FILE", requires = "complete")]
+    signature: Option<PathBuf>,
     /// With --server: the unit whose key signs, e.g. 000.00.01.H23.
     #[arg(long, value_name = "CODE", requires = "server")]
     unit: Option<String>,
@@ -66,10 +93,10 @@ pub struct SignArgs {
     /// With --p12: file whose first line is the password (default: empty password).
     #[arg(long, value_name = "FILE", requires = "p12")]
     password_file: Option<PathBuf>,
-    /// Offline: the signer's certificate, PEM.
+    /// Offline or with --prepare: the signer's certificate, PEM.
     #[arg(long, value_name = "CERT.pem")]
     cert: Option<PathBuf>,
-    /// Offline: intermediate CA certificates to embed, PEM.
+    /// Offline or with --prepare: intermediate CA certificates to embed, PEM.
     #[arg(long, value_name = "CHAIN.pem")]
     chain: Option<PathBuf>,
     /// Offline: sign RSA keys with RSA-PSS instead of PKCS#1 v1.5.
@@ -106,21 +133,58 @@ struct Summary {
     signing_time: String,
 }
 
+/// What `kyso sign --prepare` writes: everything a signer outside kyso needs.
+#[derive(Debug, Serialize, serde::Deserialize)]
+struct PreparedFile {
+    /// Pass to `--complete`.
+    handle: String,
+    /// The exact bytes to sign, hex.
+    data_to_be_signed: String,
+    /// Their hash, hex, for signers that take a pre-hashed input.
+    digest: String,
+    digest_algorithm: String,
+    signature_algorithm: String,
+    expires_at: String,
+    field_name: String,
+    page: u32,
+    signer_subject: String,
+    certificate_serial: String,
+}
+
 pub(super) fn run(args: SignArgs) -> Result<(), CliError> {
-    let pdf = std::fs::read(&args.input)
-        .map_err(|e| CliError::BadInput(format!("cannot read {}: {e}", args.input.display())))?;
+    if let (Some(server), Some(handle)) = (&args.server, &args.complete) {
+        let summary = complete_remote(server, &args, handle)?;
+        return report(&args, None, &summary);
+    }
+    let input = args
+        .input
+        .clone()
+        .ok_or_else(|| CliError::BadInput("say which PDF to sign".into()))?;
+    let pdf = std::fs::read(&input)
+        .map_err(|e| CliError::BadInput(format!("cannot read {}: {e}", input.display())))?;
+    if let (Some(server), true) = (&args.server, args.prepare) {
+        return prepare_remote(server, &args, pdf);
+    }
     let summary = match &args.server {
         Some(server) => sign_remote(server, &args, pdf)?,
         None => sign_offline(&args, &pdf)?,
     };
+    report(&args, Some(&input), &summary)
+}
+
+fn report(args: &SignArgs, input: Option<&Path>, summary: &Summary) -> Result<(), CliError> {
     if args.json {
         let json =
             serde_json::to_string_pretty(&summary).map_err(|e| CliError::Failure(e.to_string()))?;
         println!("{json}");
     } else {
+        let input = input.map_or_else(
+            || "the prepared signature".to_string(),
+            |path| path.display().to_string(),
+        );
         println!(
             "signed {} → {}\n  field {} on page {}\n  signer {}\n  serial {}\n  {} at {}",
-            args.input.display(),
+            input,
             summary.output.display(),
             summary.field_name,
             summary.page,
@@ -222,7 +286,11 @@ fn sign_offline(args: &SignArgs, pdf: &[u8]) -> Result<Summary, CliError> {
     })
 }
 
-fn sign_remote(server: &str, args: &SignArgs, pdf: Vec<u8>) -> Result<Summary, CliError> {
+/// The role, unit and document id every call through a server needs.
+fn remote_role(args: &SignArgs) -> Result<ProtoRole, CliError> {
+    if args.unit.is_none() {
+        return Err(CliError::BadInput("--server needs --unit CODE".into()));
+    }
     let role = match args.role {
         Some(RoleArg::Organisation) => ProtoRole::Organisation,
         Some(RoleArg::Leader) if args.leader.is_some() => ProtoRole::Leader,
@@ -242,6 +310,11 @@ fn sign_remote(server: &str, args: &SignArgs, pdf: Vec<u8>) -> Result<Summary, C
                 .into(),
         ));
     }
+    Ok(role)
+}
+
+fn sign_remote(server: &str, args: &SignArgs, pdf: Vec<u8>) -> Result<Summary, CliError> {
+    let role = remote_role(args)?;
     let options = options(args);
     let request = SignRequest {
         pdf,
@@ -268,6 +341,10 @@ fn sign_remote(server: &str, args: &SignArgs, pdf: Vec<u8>) -> Result<Summary, C
                 CliError::Failure(e.to_string())
             }
         })?;
+    signed_summary(args, response)
+}
+
+fn signed_summary(args: &SignArgs, response: SignResponse) -> Result<Summary, CliError> {
     write_output(&args.output, &response.pdf)?;
     let s = response.summary.unwrap_or_default();
     let signing_time = s
@@ -285,4 +362,140 @@ fn sign_remote(server: &str, args: &SignArgs, pdf: Vec<u8>) -> Result<Summary, C
         signature_algorithm: s.signature_algorithm,
         signing_time,
     })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn timestamp(t: Option<prost_types::Timestamp>) -> String {
+    t.map(|t| UNIX_EPOCH + Duration::from_secs(u64::try_from(t.seconds).unwrap_or(0)))
+        .map(rfc3339)
+        .unwrap_or_default()
+}
+
+async fn signing_client(
+    server: &str,
+    max_message_bytes: usize,
+) -> Result<SigningServiceClient<tonic::transport::Channel>, client::ClientError> {
+    Ok(SigningServiceClient::new(client::connect(server).await?)
+        .max_decoding_message_size(max_message_bytes)
+        .max_encoding_message_size(max_message_bytes))
+}
+
+/// `--prepare`: reserves the signature on the server and writes what the
+/// signer outside kyso needs.
+fn prepare_remote(server: &str, args: &SignArgs, pdf: Vec<u8>) -> Result<(), CliError> {
+    let role = remote_role(args)?;
+    let bad = |e: keyfile::KeyFileError| CliError::BadInput(e.to_string());
+    let cert = args
+        .cert
+        .as_ref()
+        .ok_or_else(|| CliError::BadInput("--prepare needs --cert CERT.pem".into()))?;
+    let mut certificates = keyfile::read_certificates(cert).map_err(bad)?;
+    // The first certificate of --cert is the signer's; the rest of that file
+    // and --chain are embedded beside it.
+    if let Some(extra) = &args.chain {
+        certificates.extend(keyfile::read_certificates(extra).map_err(bad)?);
+    }
+    let mut certificates = certificates.into_iter();
+    let signer_certificate = certificates
+        .next()
+        .ok_or_else(|| CliError::BadInput(format!("{} holds no certificate", cert.display())))?;
+    let options = options(args);
+    let limit = DEFAULT_MAX_PDF_BYTES.max(pdf.len()) * 2 + 1024 * 1024;
+    let request = PrepareSignatureRequest {
+        pdf,
+        signer_certificate,
+        chain: certificates.collect(),
+        unit_code: args.unit.clone().unwrap_or_default(),
+        role: role.into(),
+        leader_id: args.leader.clone().unwrap_or_default(),
+        document_id: args.document_id.clone().unwrap_or_default(),
+        reason: options.reason.unwrap_or_default(),
+        location: options.location.unwrap_or_default(),
+        page: options.page.unwrap_or(0),
+        field_name: options.field_name.unwrap_or_default(),
+    };
+    let response = super::runtime()?
+        .block_on(async {
+            signing_client(server, limit)
+                .await?
+                .prepare_signature(request)
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(client::ClientError::from)
+        })
+        .map_err(super::client_error)?;
+    if let Some(path) = &args.tbs_out {
+        write_output(path, &response.data_to_be_signed)?;
+    }
+    let summary = response.summary.clone().unwrap_or_default();
+    let prepared = PreparedFile {
+        handle: response.handle,
+        data_to_be_signed: hex(&response.data_to_be_signed),
+        digest: hex(&response.digest),
+        digest_algorithm: response.digest_algorithm,
+        signature_algorithm: response.signature_algorithm,
+        expires_at: timestamp(response.expires_at),
+        field_name: summary.field_name,
+        page: summary.page,
+        signer_subject: summary.signer_subject,
+        certificate_serial: summary.certificate_serial,
+    };
+    let json =
+        serde_json::to_string_pretty(&prepared).map_err(|e| CliError::Failure(e.to_string()))?;
+    write_output(&args.output, format!("{json}\n").as_bytes())?;
+    if args.json {
+        println!("{json}");
+    } else {
+        println!(
+            "prepared a signature by {} ({}), to complete before {}\n  handle {}",
+            prepared.signer_subject,
+            prepared.signature_algorithm,
+            prepared.expires_at,
+            prepared.handle
+        );
+    }
+    Ok(())
+}
+
+/// `--complete`: sends the signature value for a prepared signature.
+fn complete_remote(server: &str, args: &SignArgs, handle: &str) -> Result<Summary, CliError> {
+    // A path to the JSON --prepare wrote, or the handle itself.
+    let handle = if Path::new(handle).is_file() {
+        let text = std::fs::read_to_string(handle)
+            .map_err(|e| CliError::BadInput(format!("cannot read {handle}: {e}")))?;
+        serde_json::from_str::<PreparedFile>(&text)
+            .map_err(|e| {
+                CliError::BadInput(format!(
+                    "{handle} is not a file written by kyso sign --prepare: {e}"
+                ))
+            })?
+            .handle
+    } else {
+        handle.to_string()
+    };
+    let path = args
+        .signature
+        .as_ref()
+        .ok_or_else(|| CliError::BadInput("--complete needs --signature FILE".into()))?;
+    let signature_value = std::fs::read(path)
+        .map_err(|e| CliError::BadInput(format!("cannot read {}: {e}", path.display())))?;
+    let request = CompleteSignatureRequest {
+        handle,
+        signature_value,
+    };
+    let limit = DEFAULT_MAX_PDF_BYTES * 2 + 1024 * 1024;
+    let response = super::runtime()?
+        .block_on(async {
+            signing_client(server, limit)
+                .await?
+                .complete_signature(request)
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(client::ClientError::from)
+        })
+        .map_err(super::client_error)?;
+    signed_summary(args, response)
 }

@@ -1,16 +1,86 @@
 //! Cryptographic primitives behind a small interface: digests, signing keys
-//! and signature verification. ring is the backend today ([`ring_backend`]);
-//! another backend (an HSM, a faster RSA library) is another implementation
-//! of [`SigningKey`], not a refactor.
+//! and signature verification. ring is the default backend ([`ring_backend`]);
+//! AWS-LC ([`aws_lc_backend`], cargo feature `aws-lc`) holds software keys
+//! with a faster RSA. A backend is a [`CryptoBackend`] value, and a key it
+//! loads is one more implementation of [`SigningKey`].
 
+#[cfg(feature = "aws-lc")]
+mod aws_lc_backend;
 mod ring_backend;
 mod rsa_pss;
 
+#[cfg(feature = "aws-lc")]
+pub use aws_lc_backend::AwsLcSigningKey;
 pub use ring_backend::{
     RingSigningKey, legacy_sha1_digest, verify_signature, verify_signature_with,
 };
 
 use std::fmt;
+
+/// The library that holds software private keys. Digests and signature
+/// verification stay on ring whichever is chosen: only the private-key
+/// operation differs in speed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CryptoBackend {
+    /// ring (always built).
+    Ring,
+    /// AWS-LC through aws-lc-rs (cargo feature `aws-lc`).
+    #[cfg(feature = "aws-lc")]
+    AwsLc,
+}
+
+impl Default for CryptoBackend {
+    /// ring: AWS-LC becomes the default only once it passes the whole suite
+    /// and holds its speed goal (issue 6).
+    fn default() -> Self {
+        Self::Ring
+    }
+}
+
+impl CryptoBackend {
+    /// Every backend built into this binary, default first.
+    pub const ALL: &'static [CryptoBackend] = &[
+        Self::Ring,
+        #[cfg(feature = "aws-lc")]
+        Self::AwsLc,
+    ];
+
+    /// Loads a PKCS#8 private key (RSA or ECDSA P-256/P-384) into this backend.
+    pub fn signing_key_from_pkcs8(
+        self,
+        der: &[u8],
+        rsa_padding: RsaPadding,
+    ) -> Result<Box<dyn SigningKey>, CryptoError> {
+        Ok(match self {
+            Self::Ring => Box::new(RingSigningKey::from_pkcs8(der, rsa_padding)?),
+            #[cfg(feature = "aws-lc")]
+            Self::AwsLc => Box::new(AwsLcSigningKey::from_pkcs8(der, rsa_padding)?),
+        })
+    }
+
+    /// Loads a PKCS#1 `RSAPrivateKey` into this backend.
+    pub fn signing_key_from_rsa_pkcs1(
+        self,
+        der: &[u8],
+        rsa_padding: RsaPadding,
+    ) -> Result<Box<dyn SigningKey>, CryptoError> {
+        Ok(match self {
+            Self::Ring => Box::new(RingSigningKey::from_rsa_pkcs1(der, rsa_padding)?),
+            #[cfg(feature = "aws-lc")]
+            Self::AwsLc => Box::new(AwsLcSigningKey::from_rsa_pkcs1(der, rsa_padding)?),
+        })
+    }
+}
+
+impl fmt::Display for CryptoBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Ring => "ring",
+            #[cfg(feature = "aws-lc")]
+            Self::AwsLc => "aws-lc",
+        })
+    }
+}
 
 /// A digest algorithm kyso uses for PDF byte ranges and signed attributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,14 +1,30 @@
-//! Signing a PDF as PAdES baseline B-B (ETSI EN 319 142-1), in three phases:
-//! prepare the revision and its placeholder ([`crate::pdf`]), sign the
-//! digest of the signed attributes with any [`SigningKey`], embed the CMS.
+//! Signing a PDF as PAdES baseline B-B (ETSI EN 319 142-1), in three phases
+//! that are types (pyHanko's `PdfTBSDocument` phases):
+//!
+//! 1. [`prepare`] reserves the placeholder in a new revision, hashes the byte
+//!    ranges and builds the signed attributes, giving a [`PreparedSignature`]:
+//!    plain data, which can wait in memory while a key elsewhere signs;
+//! 2. any key signs [`PreparedSignature::data_to_be_signed`] — a kyso
+//!    [`SigningKey`](crate::crypto::SigningKey), a leader's USB token, a
+//!    remote signing service;
+//! 3. [`PreparedSignature::complete`] checks the value against the
+//!    certificate and embeds the CMS.
+//!
+//! [`sign_pdf`] is those phases composed, for a key kyso holds.
 
-use crate::cms::{
-    self, CertificateError, CertificateInfo, CmsError, SignedAttributes, SignerCertificates,
-};
-use crate::crypto::{CryptoError, SignatureAlgorithm, SigningKey};
-use crate::datetime::rfc3339;
-use crate::pdf::{self, PdfError, SignatureSpec};
-use std::sync::Arc;
+mod certificate;
+mod prepared;
+mod signer;
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use certificate::SignerProfile;
+pub use prepared::{PreparedSignature, prepare};
+pub use signer::Signer;
+
+use crate::cms::{CertificateError, CmsError};
+use crate::crypto::{CryptoError, SignatureAlgorithm};
+use crate::pdf::PdfError;
 use std::time::SystemTime;
 
 /// What can stop a signature.
@@ -44,53 +60,36 @@ pub enum SignError {
         /// End of validity, RFC 3339.
         not_after: String,
     },
-}
-
-/// A key with its certificate chain, checked and sized once, then reused for
-/// every document.
-#[derive(Debug)]
-pub struct Signer {
-    key: Arc<dyn SigningKey>,
-    certificates: SignerCertificates,
-    certificate: CertificateInfo,
-    contents_capacity: usize,
-}
-
-/// Margin added to the computed CMS size bound (DER length octets of outer
-/// structures can grow by a byte or two when inner lengths cross a boundary).
-const CONTENTS_MARGIN: usize = 32;
-
-impl Signer {
-    /// Pairs `key` with its certificate (first in `chain`) and intermediates,
-    /// refusing a key that is not the certificate's.
-    pub fn new<B: AsRef<[u8]>>(key: Arc<dyn SigningKey>, chain: &[B]) -> Result<Self, SignError> {
-        let certificates = SignerCertificates::from_der_chain(chain)?;
-        let certificate = certificates.signer_info();
-        if certificate.public_key != key.public_key_bytes() {
-            return Err(SignError::KeyDoesNotMatchCertificate {
-                subject: certificate.subject,
-            });
-        }
-        let contents_capacity =
-            cms::signed_data_size_bound(key.algorithm(), key.max_signature_len(), &certificates)?
-                + CONTENTS_MARGIN;
-        Ok(Self {
-            key,
-            certificates,
-            certificate,
-            contents_capacity,
-        })
-    }
-
-    /// The signer certificate's facts.
-    pub fn certificate(&self) -> &CertificateInfo {
-        &self.certificate
-    }
-
-    /// The key's signature algorithm.
-    pub fn algorithm(&self) -> SignatureAlgorithm {
-        self.key.algorithm()
-    }
+    /// The certificate's keyUsage does not allow signing documents
+    /// (RFC 5280 §4.2.1.3: digitalSignature or nonRepudiation is needed).
+    #[error(
+        "the certificate {subject} may not sign documents: its keyUsage has neither digitalSignature nor nonRepudiation"
+    )]
+    CertificateNotForSigning {
+        /// The certificate's subject.
+        subject: String,
+    },
+    /// The certificate's key is of a kind kyso cannot make signatures for.
+    #[error("the certificate {subject} has a key kyso cannot sign with: {reason}")]
+    UnsupportedSignerKey {
+        /// The certificate's subject.
+        subject: String,
+        /// What kind of key it is, or what is wrong with it.
+        reason: String,
+    },
+    /// A signature value made elsewhere does not verify with the
+    /// certificate's public key over the data to be signed.
+    #[error(
+        "the signature value does not verify as {algorithm} with the public key of {subject} over the data to be signed ({problem})"
+    )]
+    SignatureValueRejected {
+        /// The certificate's subject.
+        subject: String,
+        /// The algorithm the value was checked as.
+        algorithm: SignatureAlgorithm,
+        /// What the verifier said.
+        problem: String,
+    },
 }
 
 /// Optional parts of a signature request.
@@ -134,52 +133,17 @@ pub struct SignatureSummary {
     pub signing_time: SystemTime,
 }
 
-/// Signs `pdf` with `signer` at `now`.
+/// Signs `pdf` with `signer` at `now`: [`prepare`], the key signs, then the
+/// CMS is embedded.
 pub fn sign_pdf(
     pdf: &[u8],
     signer: &Signer,
     options: &SignOptions,
     now: SystemTime,
 ) -> Result<SignedDocument, SignError> {
-    let certificate = &signer.certificate;
-    if !certificate.is_valid_at(now) {
-        return Err(SignError::CertificateNotValidAt {
-            subject: certificate.subject.clone(),
-            not_before: rfc3339(certificate.not_before),
-            not_after: rfc3339(certificate.not_after),
-        });
-    }
-    let algorithm = signer.key.algorithm();
-    let spec = SignatureSpec {
-        field_name: options.field_name.clone(),
-        page: options.page,
-        reason: options.reason.clone(),
-        location: options.location.clone(),
-        signer_name: certificate.common_name.clone(),
-        signing_time: now,
-        contents_capacity: signer.contents_capacity,
-    };
-
-    // Phase 1: the revision with its reserved /Contents, and the digest of
-    // everything else.
-    let prepared = pdf::prepare_signature(pdf, &spec)?;
-    let document_digest = algorithm.digest().digest_parts(&prepared.signed_ranges());
-    let attributes = SignedAttributes::new(&document_digest, algorithm, &signer.certificates)?;
-
-    // Phase 2: the key signs the DER signed attributes.
-    let signature_value = signer.key.sign(attributes.to_be_signed())?;
-
-    // Phase 3: the CMS goes into the placeholder.
-    let cms_der = attributes.into_signed_data(&signature_value, &signer.certificates)?;
-    let summary = SignatureSummary {
-        field_name: prepared.field_name().to_string(),
-        page: prepared.page(),
-        signer_subject: certificate.subject.clone(),
-        certificate_serial: certificate.serial_hex.clone(),
-        digest_algorithm: algorithm.digest().to_string(),
-        signature_algorithm: algorithm.to_string(),
-        signing_time: now,
-    };
-    let pdf = prepared.embed(&cms_der)?;
-    Ok(SignedDocument { pdf, summary })
+    let prepared = prepare(pdf, signer.profile(), options, now)?;
+    let signature_value = signer.key().sign(prepared.data_to_be_signed())?;
+    // Signer::new matched the key to the certificate, so a value it produced
+    // verifies; checking it again would only slow every signature down.
+    prepared.dangerous_complete_unverified(&signature_value)
 }

@@ -1,0 +1,339 @@
+//! Key custody through the real server: private keys are sealed under a
+//! key-encryption key kept beside (not in) the data directory, and nothing in
+//! the data directory or the records database holds a key in clear.
+
+mod support;
+
+use kyso::api::proto::SignerRole;
+use kyso::api::proto::signing_service_client::SigningServiceClient;
+use kyso::ca::DevPki;
+use kyso::custody::{self, KeyEncryptionKey};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use support::server::{KysoServer, LEADER, UNIT, prepare_data_dir, request, runtime};
+
+/// A one-page PDF 1.4 written by hand, with a correct cross-reference table.
+fn minimal_pdf() -> Vec<u8> {
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << >> >>",
+        "<< /Length 0 >>\nstream\n\nendstream",
+    ];
+    let mut pdf = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (index, object) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", index + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for offset in offsets {
+        pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    pdf
+}
+
+/// Signs a document as the organisation and as a leader of [`UNIT`] on the
+/// server at `url`.
+fn sign_twice(url: &str) {
+    runtime().block_on(async {
+        let mut client = SigningServiceClient::connect(url.to_string())
+            .await
+            .expect("connect");
+        for (role, leader) in [(SignerRole::Organisation, ""), (SignerRole::Leader, LEADER)] {
+            let response = client
+                .sign(request(minimal_pdf(), UNIT, role, leader))
+                .await
+                .unwrap_or_else(|status| panic!("signing as {role:?} failed: {status}"));
+            assert!(response.into_inner().pdf.starts_with(&minimal_pdf()));
+        }
+    });
+}
+
+/// How a `kyso serve` started by hand ended up.
+enum Started {
+    /// Listening at this URL.
+    Listening(Child, String),
+    /// Exited before listening, with its standard error.
+    Exited(ExitStatus, String),
+}
+
+/// Starts `kyso serve` on `data_dir` with extra environment variables, and
+/// waits until it listens or exits.
+fn start_serve(data_dir: &Path, environment: &[(&str, &str)]) -> Started {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kyso"))
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "error,lopdf=off")
+        .env_remove(KeyEncryptionKey::ENVIRONMENT_VARIABLE)
+        .envs(environment.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start kyso serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(address) = line.strip_prefix("kyso listening on ") {
+                let _ = sender.send(address.to_string());
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if let Ok(address) = receiver.recv_timeout(Duration::from_millis(100)) {
+            return Started::Listening(child, format!("http://{address}"));
+        }
+        if let Some(status) = child.try_wait().expect("try wait") {
+            let mut stderr = String::new();
+            child
+                .stderr
+                .take()
+                .expect("stderr")
+                .read_to_string(&mut stderr)
+                .expect("read stderr");
+            return Started::Exited(status, stderr);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("kyso serve neither listened nor exited within 120 s");
+}
+
+/// Starts `kyso serve` expecting it to refuse, and returns its standard error.
+fn refused_start(data_dir: &Path, environment: &[(&str, &str)]) -> String {
+    match start_serve(data_dir, environment) {
+        Started::Exited(status, stderr) => {
+            assert!(!status.success(), "exit status {status}");
+            stderr
+        }
+        Started::Listening(mut child, _) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("kyso serve started although it should have refused");
+        }
+    }
+}
+
+/// Every file below `dir`.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(next).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty()
+        && haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
+}
+
+/// The private scalar inside a P-256 PKCS#8 key as ring and rcgen write it:
+/// the `ECPrivateKey` (RFC 5915) version 1, then `OCTET STRING` of 32 bytes.
+fn ec_private_scalar(pkcs8: &[u8]) -> Option<&[u8]> {
+    let marker = [0x02, 0x01, 0x01, 0x04, 0x20];
+    let start = pkcs8.windows(marker.len()).position(|w| w == marker)? + marker.len();
+    pkcs8.get(start..start + 32)
+}
+
+/// The `kyso` KEK file beside `data_dir`, opened.
+fn default_kek(data_dir: &Path) -> KeyEncryptionKey {
+    let path = DevPki::new(data_dir)
+        .default_key_encryption_key_path()
+        .expect("KEK path");
+    KeyEncryptionKey::read_file(&path).expect("KEK file")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[test]
+fn after_serving_and_signing_no_file_in_the_data_directory_holds_a_private_key_in_clear() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().join("data");
+    let server = KysoServer::start(&data_dir, &[]);
+    sign_twice(&server.url);
+    drop(server);
+
+    let kek_path = dir.path().join("data.kek");
+    assert!(kek_path.exists(), "the KEK lives beside the data directory");
+    let kek = default_kek(&data_dir);
+    let layout = DevPki::new(&data_dir);
+    let all = files(&data_dir);
+    let names: Vec<_> = all.iter().filter_map(|p| p.file_name()).collect();
+    assert!(names.iter().any(|name| *name == "records.db"), "{names:?}");
+
+    // Every key file kyso wrote, opened: the secrets to look for.
+    let mut secrets: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    for path in all
+        .iter()
+        .filter(|p| p.to_string_lossy().ends_with(".key.pem"))
+    {
+        let armoured = std::fs::read(path).expect("read");
+        assert!(
+            custody::is_sealed(&armoured),
+            "{} is not sealed",
+            path.display()
+        );
+        let pkcs8 = custody::unseal(&kek, &layout.key_purpose(path), &armoured, path)
+            .unwrap_or_else(|error| panic!("{error}"));
+        let base64 = pem::encode(&pem::Pem::new("X", pkcs8.to_vec()));
+        let base64_line = base64.lines().nth(1).expect("a base64 line").to_string();
+        // The search below would find this key in a clear PEM file.
+        let clear = pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8.to_vec()));
+        assert!(contains(clear.as_bytes(), base64_line.as_bytes()));
+        secrets.push((path.clone(), pkcs8.to_vec()));
+        secrets.push((path.clone(), base64_line.into_bytes()));
+        let scalar = ec_private_scalar(&pkcs8).expect("a P-256 private scalar");
+        secrets.push((path.clone(), scalar.to_vec()));
+        secrets.push((path.clone(), hex(scalar).into_bytes()));
+    }
+    // Root, issuing CA, and every unit's organisation and leaders.
+    assert!(secrets.len() >= 4 * 4, "{} secrets", secrets.len());
+
+    let kek_bytes = std::fs::read(&kek_path).expect("read KEK");
+    for file in &all {
+        let bytes = std::fs::read(file).expect("read");
+        let text = String::from_utf8_lossy(&bytes).replace(custody::SEALED_LABEL, "");
+        assert!(
+            !text.contains("PRIVATE KEY"),
+            "{} holds a PEM private key",
+            file.display()
+        );
+        assert!(
+            !contains(&bytes, &kek_bytes),
+            "{} holds the key-encryption key",
+            file.display()
+        );
+        for (key_file, secret) in &secrets {
+            assert!(
+                !contains(&bytes, secret),
+                "{} holds the key of {} in clear",
+                file.display(),
+                key_file.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_restart_with_the_same_kek_signs_again_and_with_another_kek_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().join("data");
+    let server = KysoServer::start(&data_dir, &[]);
+    sign_twice(&server.url);
+    drop(server);
+
+    let server = KysoServer::start(&data_dir, &[]);
+    sign_twice(&server.url);
+    drop(server);
+
+    // The same KEK given in the environment, in hex, opens the keys too.
+    let kek_hex = hex(&std::fs::read(dir.path().join("data.kek")).expect("read KEK"));
+    match start_serve(&data_dir, &[("KYSO_KEY_ENCRYPTION_KEY", &kek_hex)]) {
+        Started::Listening(mut child, url) => {
+            sign_twice(&url);
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        Started::Exited(status, stderr) => panic!("{status}: {stderr}"),
+    }
+
+    let other = "ab".repeat(32);
+    let stderr = refused_start(&data_dir, &[("KYSO_KEY_ENCRYPTION_KEY", &other)]);
+    assert!(stderr.contains("cannot decrypt"), "{stderr}");
+    assert!(stderr.contains("wrong key-encryption key"), "{stderr}");
+    assert!(stderr.contains(".key.pem"), "{stderr}");
+
+    let stderr = refused_start(&data_dir, &[("KYSO_KEY_ENCRYPTION_KEY", "not a key")]);
+    assert!(stderr.contains("KYSO_KEY_ENCRYPTION_KEY"), "{stderr}");
+}
+
+#[test]
+fn a_missing_or_shared_kek_file_is_refused_at_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().join("data");
+    prepare_data_dir(&data_dir);
+    let kek_path = dir.path().join("data.kek");
+
+    std::fs::set_permissions(&kek_path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let stderr = refused_start(&data_dir, &[]);
+    assert!(stderr.contains("data.kek"), "{stderr}");
+    assert!(stderr.contains("chmod 600"), "{stderr}");
+
+    let moved = dir.path().join("backup.kek");
+    std::fs::rename(&kek_path, &moved).expect("rename");
+    let stderr = refused_start(&data_dir, &[]);
+    assert!(stderr.contains("is missing"), "{stderr}");
+    assert!(!kek_path.exists(), "no new KEK replaces the lost one");
+}
+
+#[test]
+fn a_sealed_key_with_a_flipped_byte_or_swapped_with_another_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().join("data");
+    prepare_data_dir(&data_dir);
+    let layout = DevPki::new(&data_dir);
+    let unit = kyso::units::UnitCode::parse(UNIT).expect("unit");
+    let leader = kyso::units::LeaderId::parse(LEADER).expect("leader");
+    let organisation = layout.organisation_key_path(&unit);
+    let leader_key = layout.leader_key_path(&unit, &leader);
+    let original = std::fs::read(&organisation).expect("read");
+
+    // One base64 character of the ciphertext changed: one byte of the file.
+    let mut flipped = original.clone();
+    let body = flipped
+        .iter()
+        .position(|&b| b == b'\n')
+        .expect("a header line")
+        + 30;
+    flipped[body] = if flipped[body] == b'A' { b'B' } else { b'A' };
+    std::fs::write(&organisation, &flipped).expect("write");
+    let stderr = refused_start(&data_dir, &[]);
+    assert!(stderr.contains("cannot decrypt"), "{stderr}");
+    assert!(stderr.contains("organisation.key.pem"), "{stderr}");
+
+    // Two intact sealed keys swapped: each is bound to its own place.
+    let leader_original = std::fs::read(&leader_key).expect("read");
+    std::fs::write(&organisation, &leader_original).expect("write");
+    std::fs::write(&leader_key, &original).expect("write");
+    let stderr = refused_start(&data_dir, &[]);
+    assert!(stderr.contains("cannot decrypt"), "{stderr}");
+    assert!(stderr.contains(".key.pem"), "{stderr}");
+
+    // Put back in place, they open again.
+    std::fs::write(&organisation, &original).expect("write");
+    std::fs::write(&leader_key, &leader_original).expect("write");
+    let server = KysoServer::start(&data_dir, &[]);
+    sign_twice(&server.url);
+}
