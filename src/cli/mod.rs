@@ -24,8 +24,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the gRPC signing service (creates a development PKI and demo unit
-    /// registry in the data directory on first start).
+    /// Run the gRPC service: signing, verification, records and reports
+    /// (first start creates the records database with the demo unit registry
+    /// and a development PKI in the data directory).
     Serve(serve::ServeArgs),
     /// Sign a PDF, through a running server or offline with a key file.
     Sign(Box<sign::SignArgs>),
