@@ -166,7 +166,7 @@ pub(super) async fn insert_entry(
     entry: &StoredEntry,
     at: i64,
 ) -> Result<bool, RecordsError> {
-    let result = sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO documents (unit_code, direction, document_id, day, first_recorded_at, \
              channel, organisation_signed_at, organisation_certificate, leader_signed_at, \
              leader_id, leader_certificate, verdict, verified_at, updated_at) \
@@ -177,29 +177,12 @@ pub(super) async fn insert_entry(
     .bind(direction.as_str())
     .bind(record.document_id.as_str())
     .bind(entry.day)
-    .bind(entry.first_recorded_at)
-    .bind(entry.channel.as_str())
-    .bind(entry.organisation.as_ref().map(|(at, _)| *at))
-    .bind(
-        entry
-            .organisation
-            .as_ref()
-            .map(|(_, serial)| serial.as_str()),
-    )
-    .bind(entry.leader.as_ref().map(|(at, _, _)| *at))
-    .bind(
-        entry
-            .leader
-            .as_ref()
-            .and_then(|(_, leader, _)| leader.as_deref()),
-    )
-    .bind(entry.leader.as_ref().map(|(_, _, serial)| serial.as_str()))
-    .bind(entry.verdict.map(|(verdict, _)| verdict.as_str()))
-    .bind(entry.verdict.map(|(_, at)| at))
-    .bind(at)
-    .execute(&mut *connection)
-    .await
-    .map_err(database)?;
+    .bind(entry.first_recorded_at);
+    let result = bind_state(query, entry)
+        .bind(at)
+        .execute(&mut *connection)
+        .await
+        .map_err(database)?;
     Ok(result.rows_affected() == 1)
 }
 
@@ -211,7 +194,7 @@ pub(super) async fn update_entry(
     entry: &StoredEntry,
     at: i64,
 ) -> Result<(), RecordsError> {
-    sqlx::query(
+    let query = sqlx::query(
         "UPDATE documents SET channel = $4, organisation_signed_at = $5, \
              organisation_certificate = $6, leader_signed_at = $7, leader_id = $8, \
              leader_certificate = $9, verdict = $10, verified_at = $11, \
@@ -220,30 +203,40 @@ pub(super) async fn update_entry(
     )
     .bind(record.unit.as_str())
     .bind(direction.as_str())
-    .bind(record.document_id.as_str())
-    .bind(entry.channel.as_str())
-    .bind(entry.organisation.as_ref().map(|(at, _)| *at))
-    .bind(
-        entry
-            .organisation
-            .as_ref()
-            .map(|(_, serial)| serial.as_str()),
-    )
-    .bind(entry.leader.as_ref().map(|(at, _, _)| *at))
-    .bind(
-        entry
-            .leader
-            .as_ref()
-            .and_then(|(_, leader, _)| leader.as_deref()),
-    )
-    .bind(entry.leader.as_ref().map(|(_, _, serial)| serial.as_str()))
-    .bind(entry.verdict.map(|(verdict, _)| verdict.as_str()))
-    .bind(entry.verdict.map(|(_, at)| at))
-    .bind(at)
-    .execute(&mut *connection)
-    .await
-    .map_err(database)?;
+    .bind(record.document_id.as_str());
+    bind_state(query, entry)
+        .bind(at)
+        .execute(&mut *connection)
+        .await
+        .map_err(database)?;
     Ok(())
+}
+
+/// Binds an entry's mutable columns, channel to `verified_at`, in the order
+/// both `insert_entry` and `update_entry` name them.
+fn bind_state<'q>(
+    query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    entry: &'q StoredEntry,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(entry.channel.as_str())
+        .bind(entry.organisation.as_ref().map(|(at, _)| *at))
+        .bind(
+            entry
+                .organisation
+                .as_ref()
+                .map(|(_, serial)| serial.as_str()),
+        )
+        .bind(entry.leader.as_ref().map(|(at, _, _)| *at))
+        .bind(
+            entry
+                .leader
+                .as_ref()
+                .and_then(|(_, leader, _)| leader.as_deref()),
+        )
+        .bind(entry.leader.as_ref().map(|(_, _, serial)| serial.as_str()))
+        .bind(entry.verdict.map(|(verdict, _)| verdict.as_str()))
+        .bind(entry.verdict.map(|(_, at)| at))
 }
 
 pub(super) fn stored_entry(row: &AnyRow) -> Result<StoredEntry, RecordsError> {
