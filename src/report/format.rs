@@ -38,18 +38,18 @@ pub fn write_table(report: &SigningReport, mut out: impl Write) -> Result<(), Re
     )?;
     writeln!(out)?;
 
-    let mut units = Table::new(&[
-        ("Rank", Align::Right),
-        ("Code", Align::Left),
-        ("Unit", Align::Left),
-        ("Outgoing", Align::Right),
-        ("Sent electronically", Align::Right),
-        ("Organisation-signed", Align::Right),
-        ("Leader-signed", Align::Right),
-        ("Incoming", Align::Right),
-        ("Received electronically", Align::Right),
-        ("Flag", Align::Left),
-    ]);
+    let mut units = Table::new(
+        &[
+            &[
+                ("Rank", Align::Right),
+                ("Code", Align::Left),
+                ("Unit", Align::Left),
+            ][..],
+            &COUNT_HEADERS,
+            &[("Flag", Align::Left)],
+        ]
+        .concat(),
+    );
     for row in &report.units {
         let flag = if row.below_threshold {
             "below"
@@ -71,16 +71,14 @@ pub fn write_table(report: &SigningReport, mut out: impl Write) -> Result<(), Re
     units.write(&mut out)?;
     writeln!(out)?;
 
-    let mut rollups = Table::new(&[
-        ("Roll-up", Align::Left),
-        ("Outgoing", Align::Right),
-        ("Sent electronically", Align::Right),
-        ("Organisation-signed", Align::Right),
-        ("Leader-signed", Align::Right),
-        ("Incoming", Align::Right),
-        ("Received electronically", Align::Right),
-        ("Leaders' signatures", Align::Left),
-    ]);
+    let mut rollups = Table::new(
+        &[
+            &[("Roll-up", Align::Left)][..],
+            &COUNT_HEADERS,
+            &[("Leaders' signatures", Align::Left)],
+        ]
+        .concat(),
+    );
     let lines = (report.groups.iter())
         .map(|g| (group_label(g.group), &g.rollup))
         .chain(
@@ -261,6 +259,16 @@ fn level_label(level: UnitLevel) -> &'static str {
         UnitLevel::Commune => "Commune level",
     }
 }
+
+/// The headers of the columns [`count_cells`] fills, in unit and roll-up tables.
+const COUNT_HEADERS: [(&str, Align); 6] = [
+    ("Outgoing", Align::Right),
+    ("Sent electronically", Align::Right),
+    ("Organisation-signed", Align::Right),
+    ("Leader-signed", Align::Right),
+    ("Incoming", Align::Right),
+    ("Received electronically", Align::Right),
+];
 
 #[derive(Clone, Copy)]
 enum Align {
