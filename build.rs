@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/kyso/v1/signing.proto",
         "proto/kyso/v1/verification.proto",
         "proto/kyso/v1/records.proto",
+        "proto/kyso/v1/ca.proto",
     ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");

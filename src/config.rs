@@ -42,6 +42,32 @@ pub struct ServeConfig {
     /// `KYSO_KEY_ENCRYPTION_KEY` (the key itself, hex or base64) wins over it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_encryption_key_file: Option<PathBuf>,
+    /// The address relying parties reach this server's HTTP endpoints at
+    /// (`KYSO_PUBLIC_URL`), written into every certificate kyso's CA issues:
+    /// CRL distribution point `<public_url>/crl/<ca>.crl` and authority
+    /// information access `<public_url>/ca/<ca>.crt`. Unset for
+    /// `http://<listen>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    /// PKCS#11 tokens keys may be generated on and signed with (`[[tokens]]`
+    /// in the config file).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tokens: Vec<TokenSetting>,
+}
+
+/// A PKCS#11 token, as configured: `[[tokens]]` with `name`, `module`,
+/// `token_label` and `pin_file`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSetting {
+    /// The name certificates and requests use for it, e.g. `hsm`.
+    pub name: String,
+    /// The vendor's PKCS#11 module (shared library).
+    pub module: PathBuf,
+    /// The token's label.
+    pub token_label: String,
+    /// A file holding the user PIN alone (mode 0600 or a secrets mount).
+    pub pin_file: PathBuf,
 }
 
 /// The RSA padding setting, as written in config files.
@@ -76,6 +102,8 @@ impl Default for ServeConfig {
             database_url: None,
             report_threshold_percent: "90".to_string(),
             key_encryption_key_file: None,
+            public_url: None,
+            tokens: Vec::new(),
         }
     }
 }
@@ -101,6 +129,9 @@ pub struct ServeOverrides {
     /// `--database-url`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
+    /// `--public-url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
 }
 
 /// What is wrong with the configuration.
@@ -124,6 +155,14 @@ impl ServeConfig {
         match &self.database_url {
             Some(url) => url.clone(),
             None => crate::records::RecordStore::sqlite_url(&self.data_dir.join("records.db")),
+        }
+    }
+
+    /// The base URL of this server's HTTP endpoints, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.listen),
         }
     }
 
@@ -156,6 +195,7 @@ impl ServeConfig {
                 "database_url",
                 "report_threshold_percent",
                 "key_encryption_key_file",
+                "public_url",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()

@@ -11,7 +11,7 @@ use crate::sign::{SignError, Signer};
 use crate::units::{LeaderId, UnitCode, UnitRegistry};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 /// Whose key signs, within one unit.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -60,10 +60,13 @@ pub enum KeyStoreError {
     },
 }
 
-/// Every signer the server can use, ready to sign.
+/// Every signer the server can use, ready to sign. Certificates issued or
+/// imported while the server runs replace a unit's signer for their role
+/// ([`install`](Self::install)); a request that already holds a signer
+/// finishes with it.
 #[derive(Debug, Default)]
 pub struct KeyStore {
-    signers: HashMap<(UnitCode, SignerRole), Arc<Signer>>,
+    signers: RwLock<HashMap<(UnitCode, SignerRole), Arc<Signer>>>,
 }
 
 impl KeyStore {
@@ -80,7 +83,7 @@ impl KeyStore {
     ) -> Result<Self, KeyStoreError> {
         let layout = DevPki::new(data_dir);
         let issuers = keyfile::read_certificates(&layout.chain_path())?;
-        let mut store = KeyStore::default();
+        let store = KeyStore::default();
         for unit in registry.units() {
             let mut credentials = vec![(
                 SignerRole::Organisation,
@@ -99,26 +102,63 @@ impl KeyStore {
                     let purpose = layout.key_purpose(&key);
                     let key = read_key(&key, &purpose, kek, rsa_padding)?;
                     let signer = load_pair(&certificate, key, &issuers)?;
-                    store.signers.insert((unit.code.clone(), role), signer);
+                    store.install(unit.code.clone(), role, signer);
                 }
             }
         }
         Ok(store)
     }
 
-    /// Adds a signer (tests and imports).
+    /// Adds a signer (tests).
     pub fn insert(&mut self, unit: UnitCode, role: SignerRole, signer: Arc<Signer>) {
-        self.signers.insert((unit, role), signer);
+        self.install(unit, role, signer);
+    }
+
+    /// Makes `signer` the signer for `role` in `unit`, replacing the one
+    /// before it (a certificate issued or imported while serving).
+    pub fn install(&self, unit: UnitCode, role: SignerRole, signer: Arc<Signer>) {
+        self.signers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert((unit, role), signer);
+    }
+
+    /// Removes the signer for `role` in `unit` when it is still `signer`
+    /// (its certificate was revoked); true when it was removed.
+    pub fn remove_if(&self, unit: &UnitCode, role: &SignerRole, signer: &Arc<Signer>) -> bool {
+        let mut signers = self.signers.write().unwrap_or_else(PoisonError::into_inner);
+        let key = (unit.clone(), role.clone());
+        if signers
+            .get(&key)
+            .is_some_and(|current| Arc::ptr_eq(current, signer))
+        {
+            signers.remove(&key);
+            return true;
+        }
+        false
+    }
+
+    /// Every loaded signer with its unit and role.
+    pub fn signers(&self) -> Vec<(UnitCode, SignerRole, Arc<Signer>)> {
+        self.signers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|((unit, role), signer)| (unit.clone(), role.clone(), signer.clone()))
+            .collect()
     }
 
     /// How many signers are loaded.
     pub fn len(&self) -> usize {
-        self.signers.len()
+        self.signers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// True when no signer is loaded.
     pub fn is_empty(&self) -> bool {
-        self.signers.is_empty()
+        self.len() == 0
     }
 
     /// The signer for `role` in `unit`, after checking the unit and leader
@@ -147,6 +187,8 @@ impl KeyStore {
             }
         };
         self.signers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
             .get(&(unit.clone(), role.clone()))
             .cloned()
             .ok_or(KeyStoreError::NoKey {

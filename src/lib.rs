@@ -8,6 +8,7 @@
 //! [`units`] holds the unit registry.
 
 pub mod api;
+pub mod authority;
 pub mod ca;
 pub mod chain;
 pub mod cli;

@@ -4,10 +4,12 @@
 //! told to stop.
 
 use crate::api::proto::FILE_DESCRIPTOR_SET;
+use crate::api::proto::certificate_authority_service_server::CertificateAuthorityServiceServer;
 use crate::api::proto::records_service_server::RecordsServiceServer;
 use crate::api::proto::signing_service_server::SigningServiceServer;
 use crate::api::proto::verification_service_server::VerificationServiceServer;
-use crate::api::{RecordsApi, SigningApi, VerificationApi};
+use crate::api::{CertificateAuthorityApi, RecordsApi, SigningApi, VerificationApi};
+use crate::authority::{Authority, AuthorityError, AuthoritySetup, Tokens};
 use crate::ca::{self, CaError};
 use crate::chain::{ChainError, TrustAnchors};
 use crate::config::ServeConfig;
@@ -19,7 +21,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
@@ -55,6 +57,9 @@ pub enum ServeError {
     /// A trust anchor is unusable.
     #[error(transparent)]
     Anchors(#[from] ChainError),
+    /// The CA, its register or a configured token could not be set up.
+    #[error(transparent)]
+    Authority(#[from] AuthorityError),
     /// The address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -87,6 +92,8 @@ pub struct ServerState {
     pub seeded_units: bool,
     /// Reports flag units below this rate unless a request names its own.
     pub report_threshold: Threshold,
+    /// kyso's CA and its certificate register.
+    pub authority: Arc<Authority>,
 }
 
 /// Opens the records database, seeds the unit registry when it holds none,
@@ -129,16 +136,33 @@ pub async fn prepare(config: &ServeConfig, now: SystemTime) -> Result<ServerStat
     if config.trust_development_root {
         anchor_files.push(report.root_pem_path.clone());
     }
-    let anchors = TrustAnchors::from_pem_files(&anchor_files)?;
+    let anchors = Arc::new(TrustAnchors::from_pem_files(&anchor_files)?);
+    let keys = Arc::new(keys);
+    let authority = Authority::open(AuthoritySetup {
+        data_dir,
+        store: records.clone(),
+        keys: keys.clone(),
+        kek,
+        tokens: Tokens::new(&config.tokens)?,
+        rsa_padding: config.rsa_padding.into(),
+        anchors: anchors.clone(),
+        public_url: &config.public_url(),
+    })?;
+    authority
+        .register_development_certificates(data_dir, &registry, now)
+        .await?;
+    authority.load_signers(now).await?;
+    authority.refresh_crls(now).await?;
     Ok(ServerState {
         registry: Arc::new(registry),
-        keys: Arc::new(keys),
+        keys,
         created,
         root_certificate: report.root_pem_path,
-        anchors: Arc::new(anchors),
+        anchors,
         records,
         seeded_units,
         report_threshold,
+        authority: Arc::new(authority),
     })
 }
 
@@ -165,6 +189,7 @@ pub async fn run(
         state.registry.clone(),
         state.keys.clone(),
         state.records.clone(),
+        state.authority.clone(),
         config.max_pdf_bytes,
     ))
     .max_decoding_message_size(message_limit)
@@ -173,6 +198,7 @@ pub async fn run(
     let verification = VerificationServiceServer::new(VerificationApi::new(
         state.anchors.clone(),
         state.records.clone(),
+        state.authority.clone(),
         config.max_pdf_bytes,
     ))
     .max_decoding_message_size(message_limit)
@@ -182,6 +208,12 @@ pub async fn run(
         state.records.clone(),
         state.report_threshold,
     ))
+    .max_decoding_message_size(message_limit)
+    .max_encoding_message_size(message_limit);
+
+    let certificate_authority = CertificateAuthorityServiceServer::new(
+        CertificateAuthorityApi::new(state.authority.clone()),
+    )
     .max_decoding_message_size(message_limit)
     .max_encoding_message_size(message_limit);
 
@@ -195,6 +227,9 @@ pub async fn run(
     health_reporter
         .set_serving::<RecordsServiceServer<RecordsApi>>()
         .await;
+    health_reporter
+        .set_serving::<CertificateAuthorityServiceServer<CertificateAuthorityApi>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -204,16 +239,102 @@ pub async fn run(
             e
         });
 
-    let mut router = tonic::transport::Server::builder()
+    let mut routes = tonic::service::Routes::from(http_routes(state.authority.clone()))
         .add_service(health)
         .add_service(signing)
         .add_service(verification)
-        .add_service(records);
+        .add_service(records)
+        .add_service(certificate_authority);
     if let Ok(reflection) = reflection {
-        router = router.add_service(reflection);
+        routes = routes.add_service(reflection);
     }
-    router
+    let upkeep = tokio::spawn(upkeep(state.authority.clone()));
+    let served = tonic::transport::Server::builder()
+        .accept_http1(true)
+        .add_routes(routes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await?;
+        .await;
+    upkeep.abort();
+    served?;
     Ok(())
+}
+
+/// How often a server republishes CRLs near their nextUpdate and picks up
+/// certificates other replicas issued or revoked.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Keeps CRLs current and signers in step with the register, until aborted.
+async fn upkeep(authority: Arc<Authority>) {
+    let mut interval = tokio::time::interval(UPKEEP_INTERVAL);
+    interval.tick().await;
+    loop {
+        interval.tick().await;
+        let now = SystemTime::now();
+        if let Err(error) = authority.refresh_crls(now).await {
+            tracing::warn!(%error, "cannot republish CRLs; retrying in a minute");
+        }
+        if let Err(error) = authority.load_signers(now).await {
+            tracing::warn!(%error, "cannot reload signers from the certificate register");
+        }
+    }
+}
+
+/// The plain HTTP endpoints served beside gRPC on the same port, for relying
+/// parties: `GET /crl/<ca>.crl` (the CA's current CRL, DER) and
+/// `GET /ca/<ca>.crt` (its certificate, DER), where `<ca>` is `issuing` or
+/// `root` — the addresses written into every certificate kyso's CA issues.
+fn http_routes(authority: Arc<Authority>) -> axum::Router {
+    use axum::extract::{Path, State};
+    use axum::http::{StatusCode, header};
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::get;
+
+    async fn crl(State(authority): State<Arc<Authority>>, Path(file): Path<String>) -> Response {
+        let Some(name) = file.strip_suffix(".crl") else {
+            return (StatusCode::NOT_FOUND, "no such CRL\n").into_response();
+        };
+        match authority.current_crl(name, SystemTime::now()).await {
+            Ok(crl) => (
+                [
+                    (header::CONTENT_TYPE, "application/pkix-crl"),
+                    (header::CACHE_CONTROL, "max-age=300"),
+                ],
+                crl.der,
+            )
+                .into_response(),
+            Err(AuthorityError::UnknownCa { .. }) => {
+                (StatusCode::NOT_FOUND, "no such CRL\n").into_response()
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot serve a CRL");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the CRL cannot be read now; retry\n",
+                )
+                    .into_response()
+            }
+        }
+    }
+
+    async fn certificate(
+        State(authority): State<Arc<Authority>>,
+        Path(file): Path<String>,
+    ) -> Response {
+        match file
+            .strip_suffix(".crt")
+            .and_then(|name| authority.ca_certificate(name))
+        {
+            Some(der) => (
+                [(header::CONTENT_TYPE, "application/pkix-cert")],
+                der.to_vec(),
+            )
+                .into_response(),
+            None => (StatusCode::NOT_FOUND, "no such CA certificate\n").into_response(),
+        }
+    }
+
+    axum::Router::new()
+        .route("/crl/{file}", get(crl))
+        .route("/ca/{file}", get(certificate))
+        .with_state(authority)
 }

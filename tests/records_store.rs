@@ -122,6 +122,7 @@ fn record(unit: &str, document: &str, when: &str, fact: Fact) -> DocumentRecord 
 fn organisation_signed(serial: &str) -> Fact {
     Fact::OrganisationSigned {
         certificate_serial: serial.to_owned(),
+        signature_sha256: None,
     }
 }
 
@@ -129,6 +130,7 @@ fn leader_signed(leader: &str, serial: &str) -> Fact {
     Fact::LeaderSigned {
         leader: leader_id(leader),
         certificate_serial: serial.to_owned(),
+        signature_sha256: None,
     }
 }
 

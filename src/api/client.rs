@@ -1,5 +1,6 @@
 //! The gRPC client the CLI uses to talk to a running `kyso serve`.
 
+use super::proto::certificate_authority_service_client::CertificateAuthorityServiceClient;
 use super::proto::records_service_client::RecordsServiceClient;
 use super::proto::signing_service_client::SigningServiceClient;
 use super::proto::{SignRequest, SignResponse};
@@ -61,6 +62,26 @@ pub async fn records(
     Ok(RecordsServiceClient::new(connect(server).await?)
         .max_decoding_message_size(64 << 20)
         .max_encoding_message_size(64 << 20))
+}
+
+/// A client of the signing service on `server`.
+pub async fn signing(
+    server: &str,
+) -> Result<SigningServiceClient<tonic::transport::Channel>, ClientError> {
+    Ok(SigningServiceClient::new(connect(server).await?)
+        .max_decoding_message_size(64 << 20)
+        .max_encoding_message_size(64 << 20))
+}
+
+/// A client of the certificate authority service on `server`.
+pub async fn certificate_authority(
+    server: &str,
+) -> Result<CertificateAuthorityServiceClient<tonic::transport::Channel>, ClientError> {
+    Ok(
+        CertificateAuthorityServiceClient::new(connect(server).await?)
+            .max_decoding_message_size(64 << 20)
+            .max_encoding_message_size(64 << 20),
+    )
 }
 
 impl From<tonic::Status> for ClientError {

@@ -2,6 +2,7 @@
 //! client the CLI uses, and the single table that turns kyso's errors into
 //! `tonic::Status`.
 
+mod ca;
 pub mod client;
 mod prepared;
 mod records;
@@ -10,6 +11,7 @@ mod signing;
 mod status;
 mod verification;
 
+pub use ca::CertificateAuthorityApi;
 pub use records::{MAX_BATCH, RecordsApi};
 pub use report::{report_from_proto, report_to_proto};
 pub use signing::SigningApi;

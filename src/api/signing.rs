@@ -7,6 +7,7 @@ use super::proto::{
     self, CompleteSignatureRequest, PrepareSignatureRequest, PrepareSignatureResponse, SignRequest,
     SignResponse, SignatureSummary, SignerRole as ProtoRole,
 };
+use crate::authority::Authority;
 use crate::keystore::{KeyStore, KeyStoreError, SignerRole};
 use crate::records::{DocumentId, DocumentRecord, Fact, RecordStore};
 use crate::sign::{self, SignOptions, SignedDocument, SignerProfile};
@@ -22,22 +23,27 @@ pub struct SigningApi {
     registry: Arc<UnitRegistry>,
     keys: Arc<KeyStore>,
     records: RecordStore,
+    authority: Arc<Authority>,
     max_pdf_bytes: usize,
     prepared: Arc<PreparedStore>,
 }
 
 impl SigningApi {
-    /// A service over `keys` for the units in `registry`, recording into `records`.
+    /// A service over `keys` for the units in `registry`, recording into
+    /// `records` and refusing certificates `authority`'s register lists as
+    /// revoked.
     pub fn new(
         registry: Arc<UnitRegistry>,
         keys: Arc<KeyStore>,
         records: RecordStore,
+        authority: Arc<Authority>,
         max_pdf_bytes: usize,
     ) -> Self {
         Self {
             registry,
             keys,
             records,
+            authority,
             max_pdf_bytes,
             prepared: Arc::new(PreparedStore::new()),
         }
@@ -225,13 +231,19 @@ impl SigningApi {
         role: SignerRole,
         document_id: &DocumentId,
         summary: &sign::SignatureSummary,
+        signature_sha256: &str,
     ) -> Result<(), ApiError> {
         let certificate_serial = summary.certificate_serial.clone();
+        let signature_sha256 = Some(signature_sha256.to_string());
         let fact = match role {
-            SignerRole::Organisation => Fact::OrganisationSigned { certificate_serial },
+            SignerRole::Organisation => Fact::OrganisationSigned {
+                certificate_serial,
+                signature_sha256,
+            },
             SignerRole::Leader(leader) => Fact::LeaderSigned {
                 leader,
                 certificate_serial,
+                signature_sha256,
             },
         };
         let outcome = self
@@ -275,6 +287,10 @@ impl proto::signing_service_server::SigningService for SigningApi {
             .keys
             .signer(&self.registry, &parsed.unit, &parsed.role)
             .map_err(ApiError::from)?;
+        self.authority
+            .check_not_revoked(signer.profile().fingerprint())
+            .await
+            .map_err(ApiError::from)?;
         let unit = parsed.unit.clone();
         let role = parsed.role.clone();
         let document_id = parsed.document_id.clone();
@@ -289,8 +305,14 @@ impl proto::signing_service_server::SigningService for SigningApi {
         // Recorded (committed) before the answer: an acknowledged signature
         // is a counted one. If recording fails the caller gets no PDF and
         // retries; the retry records the same document once.
-        self.record_signature(unit, role, &document_id, &signed.summary)
-            .await?;
+        self.record_signature(
+            unit,
+            role,
+            &document_id,
+            &signed.summary,
+            &signed.signature_value_sha256,
+        )
+        .await?;
         Ok(Response::new(SignResponse {
             pdf: signed.pdf,
             summary: Some(summary_to_proto(signed.summary, &document_id)),
@@ -312,6 +334,12 @@ impl proto::signing_service_server::SigningService for SigningApi {
             document_id,
             options,
         } = parsed;
+        if let Some(signer) = certificates.first() {
+            self.authority
+                .check_not_revoked(&crate::authority::fingerprint(signer))
+                .await
+                .map_err(ApiError::from)?;
+        }
         // Parsing the certificates and preparing the revision are CPU-bound.
         let prepared = tokio::task::spawn_blocking(move || {
             let profile = SignerProfile::for_external_key(&certificates).map_err(|e| match e {
@@ -361,6 +389,11 @@ impl proto::signing_service_server::SigningService for SigningApi {
         }
         let handle = request.handle;
         let waiting = self.prepared.take(&handle, SystemTime::now())?;
+        // Revoked since it was prepared: refused, and the handle is spent.
+        self.authority
+            .check_not_revoked(waiting.prepared.certificate_fingerprint())
+            .await
+            .map_err(ApiError::from)?;
         // Checked before anything is recorded: a wrong value leaves the
         // ledger untouched and the prepared signature usable until it expires.
         let value = request.signature_value;
@@ -384,6 +417,7 @@ impl proto::signing_service_server::SigningService for SigningApi {
                 waiting.role.clone(),
                 &waiting.document_id,
                 &summary,
+                &sign::signature_value_sha256(&value),
             )
             .await
         {

@@ -1,5 +1,7 @@
 //! The one place where kyso's errors become gRPC statuses.
 
+use crate::authority::AuthorityError;
+use crate::ca::CaError;
 use crate::keystore::KeyStoreError;
 use crate::pdf::PdfError;
 use crate::records::RecordsError;
@@ -81,6 +83,10 @@ pub enum ApiError {
     /// The report could not be built.
     #[error(transparent)]
     Report(#[from] ReportError),
+    /// Issuing, importing, revoking or publishing failed, or the signer's
+    /// certificate is revoked.
+    #[error(transparent)]
+    Authority(#[from] AuthorityError),
 }
 
 impl From<ApiError> for Status {
@@ -111,20 +117,7 @@ impl From<ApiError> for Status {
                 Code::FailedPrecondition
             }
             ApiError::TooManyPrepared { .. } => Code::ResourceExhausted,
-            ApiError::Records(e) => match e {
-                RecordsError::DocumentIdLength { .. }
-                | RecordsError::DocumentIdCharacters { .. }
-                | RecordsError::EmptyRange { .. }
-                | RecordsError::InconsistentFact { .. }
-                | RecordsError::Units(_) => Code::InvalidArgument,
-                RecordsError::UnknownUnit { .. } => Code::NotFound,
-                RecordsError::UnitExists { .. } => Code::AlreadyExists,
-                // The caller may retry: nothing was acknowledged.
-                RecordsError::Database(_) => Code::Unavailable,
-                RecordsError::DatabaseUrl { .. }
-                | RecordsError::Corrupt { .. }
-                | RecordsError::Migrate(_) => Code::Internal,
-            },
+            ApiError::Records(e) => records_code(e),
             ApiError::Report(e) => match e {
                 ReportError::UnknownUnit { .. } => Code::NotFound,
                 ReportError::ThresholdText { .. }
@@ -136,10 +129,63 @@ impl From<ApiError> for Status {
                 | ReportError::Csv { .. }
                 | ReportError::Json { .. } => Code::Internal,
             },
+            ApiError::Authority(e) => match e {
+                AuthorityError::UnknownUnit { .. }
+                | AuthorityError::UnknownLeader { .. }
+                | AuthorityError::UnknownCertificate { .. }
+                | AuthorityError::UnknownToken { .. }
+                | AuthorityError::UnknownCa { .. } => Code::NotFound,
+                AuthorityError::RevocationInFuture { .. }
+                | AuthorityError::ImportRole
+                | AuthorityError::TokenKeyType { .. }
+                | AuthorityError::Import(_) => Code::InvalidArgument,
+                AuthorityError::Revoked { .. } => Code::FailedPrecondition,
+                AuthorityError::Ca(e) => ca_code(e),
+                AuthorityError::Token(crate::hsm::HsmError::KeyLabelTaken { .. }) => {
+                    Code::AlreadyExists
+                }
+                AuthorityError::Records(e) => records_code(e),
+                AuthorityError::Token(_)
+                | AuthorityError::DuplicateToken { .. }
+                | AuthorityError::Custody(_)
+                | AuthorityError::KeyFile(_)
+                | AuthorityError::Sign(_)
+                | AuthorityError::Io { .. }
+                | AuthorityError::Internal(_) => Code::Internal,
+            },
         };
         if code == Code::Internal {
             tracing::error!(%error, "internal error");
         }
         Status::new(code, error.to_string())
+    }
+}
+
+fn records_code(error: &RecordsError) -> Code {
+    match error {
+        RecordsError::DocumentIdLength { .. }
+        | RecordsError::DocumentIdCharacters { .. }
+        | RecordsError::EmptyRange { .. }
+        | RecordsError::InconsistentFact { .. }
+        | RecordsError::Units(_) => Code::InvalidArgument,
+        RecordsError::UnknownUnit { .. } => Code::NotFound,
+        RecordsError::UnitExists { .. } => Code::AlreadyExists,
+        // The caller may retry: nothing was acknowledged.
+        RecordsError::Database(_) => Code::Unavailable,
+        RecordsError::DatabaseUrl { .. }
+        | RecordsError::Corrupt { .. }
+        | RecordsError::Migrate(_) => Code::Internal,
+    }
+}
+
+fn ca_code(error: &CaError) -> Code {
+    match error {
+        CaError::KeyRejected { .. }
+        | CaError::PublicKeyRejected { .. }
+        | CaError::RsaKeySizeMismatch { .. }
+        | CaError::NameTooLong { .. }
+        | CaError::BadRequest { .. } => Code::InvalidArgument,
+        CaError::IssuerNotValidAt { .. } | CaError::PathLengthExhausted => Code::FailedPrecondition,
+        _ => Code::Internal,
     }
 }

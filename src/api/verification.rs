@@ -2,6 +2,7 @@
 
 use super::ApiError;
 use super::proto::{self, VerifyRequest, VerifyResponse};
+use crate::authority::Authority;
 use crate::chain::{RevocationPolicy, TrustAnchors};
 use crate::records::{DocumentId, DocumentRecord, Fact, RecordStore, Verdict};
 use crate::units::UnitCode;
@@ -19,16 +20,45 @@ use tonic::{Request, Response, Status};
 pub struct VerificationApi {
     anchors: Arc<TrustAnchors>,
     records: RecordStore,
+    authority: Arc<Authority>,
     max_pdf_bytes: usize,
 }
 
 impl VerificationApi {
-    /// A service trusting `anchors`, recording into `records`.
-    pub fn new(anchors: Arc<TrustAnchors>, records: RecordStore, max_pdf_bytes: usize) -> Self {
+    /// A service trusting `anchors`, recording into `records`, consulting
+    /// the CRLs of kyso's own CA and its records of the signatures it made.
+    pub fn new(
+        anchors: Arc<TrustAnchors>,
+        records: RecordStore,
+        authority: Arc<Authority>,
+        max_pdf_bytes: usize,
+    ) -> Self {
         Self {
             anchors,
             records,
+            authority,
             max_pdf_bytes,
+        }
+    }
+}
+
+/// kyso's records of the signatures it made, asked from the blocking pool
+/// (only for signatures whose certificate turned out revoked).
+struct SignatureRecords {
+    authority: Arc<Authority>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl verify::ProofOfExistence for SignatureRecords {
+    fn existed_at(&self, signature_value: &[u8]) -> Option<SystemTime> {
+        let id = crate::sign::signature_value_sha256(signature_value);
+        match self.runtime.block_on(self.authority.signed_at(&id)) {
+            Ok(found) => found,
+            Err(error) => {
+                // Fail closed: without the evidence the revocation stands.
+                tracing::warn!(%error, "cannot read the signing evidence");
+                None
+            }
         }
     }
 }
@@ -102,15 +132,28 @@ impl proto::verification_service_server::VerificationService for VerificationApi
         };
         let anchors = self.anchors.clone();
         let document_id = request.document_id;
+        // kyso's own CRLs join the caller's: a certificate kyso issued and
+        // revoked is never reported good.
+        let mut crls = request.crls;
+        crls.extend(
+            self.authority
+                .current_crls(SystemTime::now())
+                .await
+                .map_err(ApiError::from)?,
+        );
+        let proof = SignatureRecords {
+            authority: self.authority.clone(),
+            runtime: tokio::runtime::Handle::current(),
+        };
         // Verification is CPU-bound and bounded: it runs on the blocking pool.
         let report = tokio::task::spawn_blocking(move || {
             let context = VerifyContext {
                 anchors: &anchors,
-                crls: &request.crls,
+                crls: &crls,
                 policy,
                 at,
             };
-            verify::verify_pdf(&request.pdf, &context)
+            verify::verify_pdf_with_proof(&request.pdf, &context, &proof)
         })
         .await
         .map_err(|e| ApiError::TaskFailed(e.to_string()))?
@@ -175,6 +218,17 @@ fn signature(report: SignatureReport) -> proto::SignatureVerification {
             status: "revoked".into(),
             at,
             reason: reason.unwrap_or_default(),
+            ..Default::default()
+        },
+        RevocationFact::RevokedAfterSigning {
+            at,
+            reason,
+            signed_at,
+        } => proto::Revocation {
+            status: "revoked_after_signing".into(),
+            at,
+            reason: reason.unwrap_or_default(),
+            signed_at,
         },
         RevocationFact::NotChecked => proto::Revocation {
             status: "not_checked".into(),

@@ -1,21 +1,42 @@
-//! A certification authority: a CA certificate with its key, issuing subordinate CAs and the
-//! organisation and personal certificates of units and their leaders.
+//! A certification authority: a CA certificate with its key, issuing subordinate CAs, the
+//! organisation, personal and time-stamping certificates of units and their leaders, and CRLs.
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue, IsCa, Issuer,
-    KeyIdMethod, KeyPair, KeyUsagePurpose, PublicKeyData, SerialNumber, SignatureAlgorithm,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, CrlDistributionPoint,
+    CustomExtension, DistinguishedName, DnType, DnValue, IsCa, Issuer, KeyIdMethod, KeyPair,
+    KeyUsagePurpose, PublicKeyData, RevokedCertParams, SerialNumber, SignatureAlgorithm,
 };
 use time::OffsetDateTime;
+use x509_cert::der::Encode;
+use x509_cert::der::asn1::{Ia5String, ObjectIdentifier};
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{AccessDescription, AuthorityInfoAccessSyntax};
+use zeroize::Zeroizing;
 
 use super::stored::{self, CertificateFacts};
-use super::{CaError, CertificateDefect, CertifiedKey, KeyAlgorithm, LeafKey};
+use super::{
+    CaError, CertificateDefect, CertifiedKey, KeyAlgorithm, LeafKey, Profile, Publication,
+    RevocationReason, RevokedCertificate,
+};
 use crate::units::{Leader, Unit};
 
 /// userId (RFC 4519 §2.39), which carries the unit's document-exchange code in the subject.
 const USER_ID: &[u64] = &[0, 9, 2342, 19200300, 100, 1, 1];
+/// id-pe-authorityInfoAccess (RFC 5280 §4.2.2.1).
+const AUTHORITY_INFO_ACCESS: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 1, 1];
+/// id-ce-extKeyUsage (RFC 5280 §4.2.1.12).
+const EXTENDED_KEY_USAGE: &[u64] = &[2, 5, 29, 37];
+/// id-ad-caIssuers (RFC 5280 §4.2.2.1).
+const CA_ISSUERS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.2");
+/// `ExtKeyUsageSyntax ::= SEQUENCE { id-kp-timeStamping }` (RFC 5280 §4.2.1.12), DER.
+const TIME_STAMPING_ONLY: &[u8] = &[
+    0x30, 0x0A, 0x06, 0x08, 0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08,
+];
+/// What the common name of a time-stamping certificate says: "time-stamping service".
+const TIME_STAMPING_SERVICE: &str = "Dịch vụ cấp dấu thời gian";
 
 /// Upper bounds of X.520 attributes (RFC 5280 Appendix A: ub-common-name,
 /// ub-organization-name), in characters.
@@ -50,6 +71,7 @@ pub struct CertificateAuthority {
     not_before: SystemTime,
     not_after: SystemTime,
     path_length: PathLength,
+    publication: Option<Publication>,
 }
 
 impl fmt::Debug for CertificateAuthority {
@@ -58,6 +80,7 @@ impl fmt::Debug for CertificateAuthority {
             .field("not_before", &self.not_before)
             .field("not_after", &self.not_after)
             .field("path_length", &self.path_length)
+            .field("publication", &self.publication)
             .field("key", &"[elided]")
             .finish_non_exhaustive()
     }
@@ -94,7 +117,8 @@ impl CertificateAuthority {
 
     /// Issues a subordinate CA with a fresh ECDSA P-256 key: subject C=VN, O and CN as given;
     /// basicConstraints cA with path length 0 (it issues end-entity certificates only);
-    /// keyUsage keyCertSign and cRLSign; valid ten years, within this CA's validity.
+    /// keyUsage keyCertSign and cRLSign; this CA's [`Publication`], if it has one; valid ten
+    /// years, within this CA's validity.
     pub fn issue_intermediate(
         &self,
         common_name: &str,
@@ -115,6 +139,7 @@ impl CertificateAuthority {
             BasicConstraints::Constrained(0),
         );
         params.use_authority_key_identifier_extension = true;
+        self.point_to_publication(&mut params)?;
         params.serial_number = Some(serial(&params, Some(&self.issuer), &key));
         let certificate = params.signed_by(&key, &self.issuer)?;
         Ok(Self::assemble(
@@ -125,25 +150,50 @@ impl CertificateAuthority {
         ))
     }
 
-    /// Issues a unit's organisation certificate (its electronic seal): subject CN and O = the
-    /// unit's name, C=VN, UID = the unit code.
+    /// Issues an end-entity certificate for `profile` and `key`.
     ///
-    /// Like [`issue_personal`](Self::issue_personal): keyUsage digitalSignature and
-    /// nonRepudiation (critical), no extendedKeyUsage, basicConstraints cA FALSE, subject and
-    /// authority key identifiers, valid three years within this CA's validity.
+    /// Every profile: subject C=VN, O = the unit's name, UID = the unit code, CN as below;
+    /// keyUsage digitalSignature and nonRepudiation (critical); basicConstraints cA FALSE;
+    /// subject and authority key identifiers; this CA's [`Publication`], if it has one; valid
+    /// three years within this CA's validity.
+    /// - [`Profile::Organisation`]: CN = the unit's name, no extendedKeyUsage.
+    /// - [`Profile::Personal`]: CN = the leader's full name, no extendedKeyUsage and no title
+    ///   attribute: official-duty certificates name persons, not positions (Decree
+    ///   68/2024/NĐ-CP).
+    /// - [`Profile::TimeStamping`]: CN = "<unit name> – Dịch vụ cấp dấu thời gian", or only the
+    ///   service's name when that would pass the 64-character bound; extendedKeyUsage
+    ///   timeStamping alone, critical (RFC 3161 §2.3).
+    pub fn issue(
+        &self,
+        profile: Profile<'_>,
+        key: LeafKey,
+        now: SystemTime,
+    ) -> Result<CertifiedKey, CaError> {
+        let (subject, extensions) = match profile {
+            Profile::Organisation { unit } => (end_entity_subject(&unit.name, unit)?, Vec::new()),
+            Profile::Personal { unit, leader } => {
+                (end_entity_subject(&leader.full_name, unit)?, Vec::new())
+            }
+            Profile::TimeStamping { unit } => (
+                end_entity_subject(&time_stamping_common_name(unit), unit)?,
+                vec![time_stamping_only()],
+            ),
+        };
+        self.issue_end_entity(subject, extensions, key, now)
+    }
+
+    /// Issues a unit's organisation certificate (its electronic seal); see [`Self::issue`]
+    /// with [`Profile::Organisation`].
     pub fn issue_organisation(
         &self,
         unit: &Unit,
         key: LeafKey,
         now: SystemTime,
     ) -> Result<CertifiedKey, CaError> {
-        let subject = end_entity_subject(&unit.name, unit)?;
-        self.issue_end_entity(subject, key, now)
+        self.issue(Profile::Organisation { unit }, key, now)
     }
 
-    /// Issues a leader's personal certificate: subject CN = the leader's full name, O = the
-    /// unit's name, C=VN, UID = the unit code. No title attribute: official-duty certificates
-    /// name persons, not positions (Decree 68/2024/NĐ-CP).
+    /// Issues a leader's personal certificate; see [`Self::issue`] with [`Profile::Personal`].
     pub fn issue_personal(
         &self,
         unit: &Unit,
@@ -151,8 +201,65 @@ impl CertificateAuthority {
         key: LeafKey,
         now: SystemTime,
     ) -> Result<CertifiedKey, CaError> {
-        let subject = end_entity_subject(&leader.full_name, unit)?;
-        self.issue_end_entity(subject, key, now)
+        self.issue(Profile::Personal { unit, leader }, key, now)
+    }
+
+    /// Signs a version 2 CRL (RFC 5280 §5) listing `revoked`: CRL number `number`, authority
+    /// key identifier = this CA's subject key identifier, a reasonCode entry extension for
+    /// every reason but `unspecified` (RFC 5280 §5.3.1), signed with this CA's key.
+    ///
+    /// CRL numbers must increase with each CRL a CA issues (RFC 5280 §5.2.3); keeping them is
+    /// the caller's part.
+    pub fn crl(
+        &self,
+        number: u64,
+        this_update: SystemTime,
+        next_update: SystemTime,
+        revoked: &[RevokedCertificate],
+    ) -> Result<Vec<u8>, CaError> {
+        if next_update <= this_update {
+            return Err(CaError::CrlUpdatesOutOfOrder {
+                this_update,
+                next_update,
+            });
+        }
+        let revoked_certs = revoked
+            .iter()
+            .map(|entry| {
+                Ok(RevokedCertParams {
+                    serial_number: SerialNumber::from_slice(&entry.serial),
+                    revocation_time: datetime(entry.revoked_at, entry.revoked_at)?,
+                    reason_code: Some(crl_reason(entry.reason)),
+                    invalidity_date: None,
+                })
+            })
+            .collect::<Result<Vec<_>, CaError>>()?;
+        // The CRL's authority key identifier must be the CA certificate's subject key
+        // identifier (RFC 5280 §5.2.1), however that was derived.
+        let key_identifier_method = stored::certificate_facts(&self.certificate_der)
+            .ok()
+            .and_then(|facts| facts.subject_key_identifier)
+            .map_or(KeyIdMethod::Sha256, KeyIdMethod::PreSpecified);
+        let params = CertificateRevocationListParams {
+            this_update: datetime(this_update, this_update)?,
+            next_update: datetime(next_update, next_update)?,
+            crl_number: SerialNumber::from(number.to_be_bytes().to_vec()),
+            issuing_distribution_point: None,
+            revoked_certs,
+            key_identifier_method,
+        };
+        Ok(params.signed_by(&self.issuer)?.der().to_vec())
+    }
+
+    /// Where this CA's CRL and certificate are published, if it says.
+    pub fn publication(&self) -> Option<&Publication> {
+        self.publication.as_ref()
+    }
+
+    /// Sets (or with `None`, clears) where this CA's CRL and certificate are published; what
+    /// it issues from then on points there.
+    pub fn set_publication(&mut self, publication: Option<Publication>) {
+        self.publication = publication;
     }
 
     /// The CA certificate, DER.
@@ -240,6 +347,7 @@ impl CertificateAuthority {
             not_before,
             not_after,
             path_length,
+            publication: None,
         })
     }
 
@@ -259,12 +367,44 @@ impl CertificateAuthority {
             not_before,
             not_after,
             path_length,
+            publication: None,
         }
+    }
+
+    /// cRLDistributionPoints with one fullName URI (RFC 5280 §4.2.1.13) and authorityInfoAccess
+    /// caIssuers (RFC 5280 §4.2.2.1), both non-critical, when this CA has a publication.
+    fn point_to_publication(&self, params: &mut CertificateParams) -> Result<(), CaError> {
+        let Some(publication) = &self.publication else {
+            return Ok(());
+        };
+        uri(&publication.crl_url)?;
+        params.crl_distribution_points = vec![CrlDistributionPoint {
+            uris: vec![publication.crl_url.clone()],
+        }];
+        let access = AuthorityInfoAccessSyntax(vec![AccessDescription {
+            access_method: CA_ISSUERS,
+            access_location: GeneralName::UniformResourceIdentifier(uri(
+                &publication.certificate_url
+            )?),
+        }]);
+        let content = access
+            .to_der()
+            .map_err(|_| CaError::UnusablePublicationUrl {
+                url: publication.certificate_url.clone(),
+            })?;
+        params
+            .custom_extensions
+            .push(CustomExtension::from_oid_content(
+                AUTHORITY_INFO_ACCESS,
+                content,
+            ));
+        Ok(())
     }
 
     fn issue_end_entity(
         &self,
         subject: DistinguishedName,
+        extensions: Vec<CustomExtension>,
         key: LeafKey,
         now: SystemTime,
     ) -> Result<CertifiedKey, CaError> {
@@ -284,6 +424,8 @@ impl CertificateAuthority {
             KeyUsagePurpose::ContentCommitment,
         ];
         params.use_authority_key_identifier_extension = true;
+        params.custom_extensions = extensions;
+        self.point_to_publication(&mut params)?;
         params.serial_number = Some(serial(&params, Some(&self.issuer), &subject_key));
         // The certificate is signed with the issuer's key and algorithm (ECDSA); the subject's
         // key only contributes its SubjectPublicKeyInfo, so RSA and external subjects work too.
@@ -373,6 +515,51 @@ fn end_entity_subject(common_name: &str, unit: &Unit) -> Result<DistinguishedNam
     Ok(subject)
 }
 
+/// The common name of a unit's time-stamping service: the unit's name and the service's, or
+/// the service's alone when both would pass ub-common-name (O and UID name the unit anyway).
+fn time_stamping_common_name(unit: &Unit) -> String {
+    let full = format!("{} – {TIME_STAMPING_SERVICE}", unit.name);
+    if full.chars().count() <= COMMON_NAME_LIMIT {
+        full
+    } else {
+        TIME_STAMPING_SERVICE.to_owned()
+    }
+}
+
+/// extendedKeyUsage listing id-kp-timeStamping alone, critical: RFC 3161 §2.3 requires exactly
+/// this of a TSA's certificate. rcgen writes its own EKU non-critical, hence a custom extension.
+fn time_stamping_only() -> CustomExtension {
+    let mut extension =
+        CustomExtension::from_oid_content(EXTENDED_KEY_USAGE, TIME_STAMPING_ONLY.to_vec());
+    extension.set_criticality(true);
+    extension
+}
+
+/// A URL as an IA5String, the form of a uniformResourceIdentifier GeneralName (RFC 5280
+/// §4.2.1.6).
+fn uri(url: &str) -> Result<Ia5String, CaError> {
+    let unusable = || CaError::UnusablePublicationUrl {
+        url: url.to_owned(),
+    };
+    if url.is_empty() || !url.is_ascii() {
+        return Err(unusable());
+    }
+    Ia5String::new(url).map_err(|_| unusable())
+}
+
+/// kyso's revocation reason as rcgen writes it (the same RFC 5280 §5.3.1 codes).
+fn crl_reason(reason: RevocationReason) -> rcgen::RevocationReason {
+    match reason {
+        RevocationReason::Unspecified => rcgen::RevocationReason::Unspecified,
+        RevocationReason::KeyCompromise => rcgen::RevocationReason::KeyCompromise,
+        RevocationReason::CaCompromise => rcgen::RevocationReason::CaCompromise,
+        RevocationReason::AffiliationChanged => rcgen::RevocationReason::AffiliationChanged,
+        RevocationReason::Superseded => rcgen::RevocationReason::Superseded,
+        RevocationReason::CessationOfOperation => rcgen::RevocationReason::CessationOfOperation,
+        RevocationReason::PrivilegeWithdrawn => rcgen::RevocationReason::PrivilegeWithdrawn,
+    }
+}
+
 /// countryName is a two-letter PrintableString (RFC 5280 Appendix A, X520countryName).
 fn country_vietnam() -> Result<DnValue, CaError> {
     Ok(DnValue::PrintableString("VN".try_into()?))
@@ -417,19 +604,40 @@ impl PublicKeyData for SubjectKey {
     }
 }
 
-/// The subject's key: generated, parsed from PKCS#8, or a supplied public key, each checked
-/// against the declared algorithm.
+/// A fresh private key of `algorithm`, PKCS#8 DER (RFC 5208), wiped on drop: ECDSA from ring
+/// (through rcgen), RSA from RustCrypto `rsa` (ring cannot generate RSA keys). RSA generation
+/// takes a second or more: keep it off async executor threads.
+pub fn generate_pkcs8(algorithm: KeyAlgorithm) -> Result<Zeroizing<Vec<u8>>, CaError> {
+    let failed = |_| CaError::CannotGenerate { algorithm };
+    match algorithm.rsa_modulus_bits() {
+        None => {
+            let key = KeyPair::generate_for(signature_algorithm(algorithm)).map_err(failed)?;
+            Ok(Zeroizing::new(key.serialize_der()))
+        }
+        Some(bits) => {
+            let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits)
+                .map_err(|_| CaError::CannotGenerate { algorithm })?;
+            // SecretDocument wipes its own copy on drop.
+            let der = rsa::pkcs8::EncodePrivateKey::to_pkcs8_der(&key)
+                .map_err(|_| CaError::CannotGenerate { algorithm })?;
+            Ok(Zeroizing::new(der.as_bytes().to_vec()))
+        }
+    }
+}
+
+/// The subject's key: generated, parsed from PKCS#8, a supplied public key or the key of a
+/// request, each checked against the declared algorithm.
 fn subject_key(key: LeafKey) -> Result<SubjectKey, CaError> {
     match key {
-        LeafKey::Generate(algorithm) => match algorithm {
-            KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384 => Ok(SubjectKey::Pair(Box::new(
-                KeyPair::generate_for(signature_algorithm(algorithm))?,
-            ))),
-            KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
-                Err(CaError::CannotGenerate { algorithm })
-            }
-        },
+        LeafKey::Generate(algorithm) => {
+            let der = generate_pkcs8(algorithm)?;
+            subject_key(LeafKey::Pkcs8 {
+                der: der.to_vec(),
+                algorithm,
+            })
+        }
         LeafKey::Pkcs8 { der, algorithm } => {
+            let der = Zeroizing::new(der);
             let key = KeyPair::from_pkcs8_der_and_sign_algo(
                 &der.as_slice().into(),
                 signature_algorithm(algorithm),
@@ -437,6 +645,14 @@ fn subject_key(key: LeafKey) -> Result<SubjectKey, CaError> {
             .map_err(|source| CaError::KeyRejected { algorithm, source })?;
             check_rsa_size(key.der_bytes(), algorithm)?;
             Ok(SubjectKey::Pair(Box::new(key)))
+        }
+        LeafKey::Request { der } => {
+            let (public_key, algorithm) = super::request::requested_key(&der)
+                .map_err(|defect| CaError::BadRequest { defect })?;
+            subject_key(LeafKey::External {
+                public_key,
+                algorithm,
+            })
         }
         LeafKey::External {
             public_key,
@@ -492,7 +708,7 @@ fn signature_algorithm(algorithm: KeyAlgorithm) -> &'static SignatureAlgorithm {
 
 /// Bit length of the modulus in an RSAPublicKey (RFC 8017 §A.1.1):
 /// `SEQUENCE { modulus INTEGER, publicExponent INTEGER }`.
-fn rsa_modulus_bits(public_key: &[u8]) -> Option<usize> {
+pub(super) fn rsa_modulus_bits(public_key: &[u8]) -> Option<usize> {
     let content_after_header = |bytes: &[u8], tag: u8| -> Option<usize> {
         if *bytes.first()? != tag {
             return None;
@@ -588,15 +804,22 @@ fn years_after(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ca::RequestDefect;
     use crate::units::demo_province;
     use rsa::pkcs8::EncodePrivateKey;
     use x509_cert::Certificate;
+    use x509_cert::crl::CertificateList;
     use x509_cert::der::asn1::ObjectIdentifier;
+    use x509_cert::der::oid::AssociatedOid;
     use x509_cert::der::{Decode, Encode, Tag, Tagged};
+    use x509_cert::ext::pkix::crl::CrlDistributionPoints;
+    use x509_cert::ext::pkix::name::DistributionPointName;
     use x509_cert::ext::pkix::{
-        AuthorityKeyIdentifier, BasicConstraints as X509BasicConstraints, ExtendedKeyUsage,
-        KeyUsage, SubjectKeyIdentifier,
+        AuthorityKeyIdentifier, BasicConstraints as X509BasicConstraints, CrlNumber, CrlReason,
+        ExtendedKeyUsage, KeyUsage, SubjectKeyIdentifier,
     };
+
+    const TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
 
     const COUNTRY: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.6");
     const ORGANISATION: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
@@ -954,23 +1177,32 @@ mod tests {
     }
 
     #[test]
-    fn rsa_keys_cannot_be_generated_and_must_match_their_declared_size() {
+    fn rsa_keys_are_generated_at_their_declared_size_and_supplied_ones_must_match_it() {
         let (_, issuing) = hierarchy();
         let unit = office();
-        let error = issuing
+        let issued = issuing
             .issue_organisation(&unit, LeafKey::Generate(KeyAlgorithm::Rsa2048), now())
-            .expect_err("issue organisation fails");
-        assert!(matches!(
-            error,
-            CaError::CannotGenerate {
-                algorithm: KeyAlgorithm::Rsa2048
-            }
-        ));
+            .expect("issue organisation");
+        let certificate = parse(&issued.certificate_der);
+        let spki = &certificate.tbs_certificate.subject_public_key_info;
+        assert_eq!(spki.algorithm.oid, RSA_ENCRYPTION);
+        assert_eq!(
+            rsa_modulus_bits(spki.subject_public_key.raw_bytes()),
+            Some(2048)
+        );
+        let private: rsa::RsaPrivateKey =
+            rsa::pkcs8::DecodePrivateKey::from_pkcs8_der(&issued.private_key_pkcs8_der)
+                .expect("decode RSA key");
+        let certified: rsa::RsaPublicKey =
+            rsa::pkcs8::DecodePublicKey::from_public_key_der(&spki.to_der().expect("to der"))
+                .expect("decode RSA key");
+        assert_eq!(rsa::RsaPublicKey::from(private), certified);
+
         let error = issuing
             .issue_organisation(
                 &unit,
                 LeafKey::Pkcs8 {
-                    der: rsa_pkcs8(2048),
+                    der: issued.private_key_pkcs8_der.clone(),
                     algorithm: KeyAlgorithm::Rsa3072,
                 },
                 now(),
@@ -983,6 +1215,20 @@ mod tests {
                 modulus_bits: 2048
             }
         ));
+    }
+
+    #[test]
+    fn generated_ecdsa_keys_are_pkcs8_of_their_curve() {
+        for (algorithm, rcgen_algorithm) in [
+            (KeyAlgorithm::EcdsaP256, &rcgen::PKCS_ECDSA_P256_SHA256),
+            (KeyAlgorithm::EcdsaP384, &rcgen::PKCS_ECDSA_P384_SHA384),
+        ] {
+            let der = generate_pkcs8(algorithm).expect("generate pkcs8");
+            assert!(
+                KeyPair::from_pkcs8_der_and_sign_algo(&der.as_slice().into(), rcgen_algorithm)
+                    .is_ok()
+            );
+        }
     }
 
     #[test]
@@ -1200,5 +1446,513 @@ mod tests {
             algorithm: KeyAlgorithm::EcdsaP256,
         };
         assert_eq!(format!("{leaf:?}"), "Pkcs8 { algorithm: EcdsaP256, .. }");
+    }
+
+    fn publication(name: &str) -> Publication {
+        Publication {
+            crl_url: format!("http://kyso.example/crl/{name}.crl"),
+            certificate_url: format!("http://kyso.example/ca/{name}.crt"),
+        }
+    }
+
+    /// The fullName URIs of the cRLDistributionPoints extension, with its criticality.
+    fn crl_distribution_uris(certificate: &Certificate) -> Option<(bool, Vec<String>)> {
+        let (critical, points) = extension::<CrlDistributionPoints>(certificate)?;
+        let uris = points
+            .0
+            .iter()
+            .flat_map(|point| match &point.distribution_point {
+                Some(DistributionPointName::FullName(names)) => names.clone(),
+                _ => Vec::new(),
+            })
+            .map(|name| match name {
+                GeneralName::UniformResourceIdentifier(uri) => uri.to_string(),
+                other => panic!("unexpected general name {other:?}"),
+            })
+            .collect();
+        Some((critical, uris))
+    }
+
+    /// The caIssuers URIs of the authorityInfoAccess extension, with its criticality.
+    fn ca_issuers_uris(certificate: &Certificate) -> Option<(bool, Vec<String>)> {
+        let (critical, access) = extension::<AuthorityInfoAccessSyntax>(certificate)?;
+        let uris = access
+            .0
+            .iter()
+            .map(|description| {
+                assert_eq!(description.access_method, CA_ISSUERS);
+                match &description.access_location {
+                    GeneralName::UniformResourceIdentifier(uri) => uri.to_string(),
+                    other => panic!("unexpected general name {other:?}"),
+                }
+            })
+            .collect();
+        Some((critical, uris))
+    }
+
+    #[test]
+    fn a_ca_with_a_publication_points_what_it_issues_to_its_crl_and_certificate() {
+        let (mut root, mut issuing) = hierarchy();
+        let unit = office();
+        let before = issuing
+            .issue_organisation(&unit, LeafKey::Generate(KeyAlgorithm::EcdsaP256), now())
+            .expect("issue organisation");
+        assert!(crl_distribution_uris(&parse(&before.certificate_der)).is_none());
+        assert!(ca_issuers_uris(&parse(&before.certificate_der)).is_none());
+
+        issuing.set_publication(Some(publication("issuing")));
+        root.set_publication(Some(publication("root")));
+        assert_eq!(issuing.publication(), Some(&publication("issuing")));
+        let leaf = issuing
+            .issue_personal(
+                &unit,
+                &unit.leaders[0],
+                LeafKey::Generate(KeyAlgorithm::EcdsaP256),
+                now(),
+            )
+            .expect("issue personal");
+        let intermediate = root
+            .issue_intermediate("Another Issuing CA", "kyso", now())
+            .expect("issue intermediate");
+        for (der, name) in [
+            (leaf.certificate_der.as_slice(), "issuing"),
+            (intermediate.certificate_der(), "root"),
+        ] {
+            let certificate = parse(der);
+            assert_eq!(
+                crl_distribution_uris(&certificate),
+                Some((false, vec![format!("http://kyso.example/crl/{name}.crl")]))
+            );
+            assert_eq!(
+                ca_issuers_uris(&certificate),
+                Some((false, vec![format!("http://kyso.example/ca/{name}.crt")]))
+            );
+        }
+
+        issuing.set_publication(None);
+        let after = issuing
+            .issue_organisation(&unit, LeafKey::Generate(KeyAlgorithm::EcdsaP256), now())
+            .expect("issue organisation");
+        assert!(ca_issuers_uris(&parse(&after.certificate_der)).is_none());
+    }
+
+    #[test]
+    fn a_publication_url_that_is_not_ascii_is_refused_when_issuing() {
+        let (_, mut issuing) = hierarchy();
+        issuing.set_publication(Some(Publication {
+            crl_url: "http://kyso.example/crl/issuing.crl".to_owned(),
+            certificate_url: "http://hòabình.example/ca/issuing.crt".to_owned(),
+        }));
+        let error = issuing
+            .issue_organisation(&office(), LeafKey::Generate(KeyAlgorithm::EcdsaP256), now())
+            .expect_err("issue organisation fails");
+        assert!(
+            matches!(&error, CaError::UnusablePublicationUrl { url } if url.contains("hòabình")),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_time_stamping_certificate_has_time_stamping_as_its_only_critical_extended_key_usage() {
+        let (root, issuing) = hierarchy();
+        let mut unit = office();
+        unit.name = "Sở Tài chính tỉnh Hòa Bình".to_owned();
+        let issued = issuing
+            .issue(
+                Profile::TimeStamping { unit: &unit },
+                LeafKey::Generate(KeyAlgorithm::EcdsaP256),
+                now(),
+            )
+            .expect("issue time stamping");
+        let certificate = parse(&issued.certificate_der);
+        let (critical, usages) =
+            extension::<ExtendedKeyUsage>(&certificate).expect("extension present");
+        assert!(critical);
+        assert_eq!(usages.0, vec![TIME_STAMPING]);
+        let (_, usage) = extension::<KeyUsage>(&certificate).expect("extension present");
+        assert!(usage.digital_signature());
+        let (_, common_name) = attribute(&certificate, COMMON_NAME).expect("common name");
+        assert!(common_name.starts_with(&unit.name), "{common_name}");
+        assert!(
+            common_name.ends_with("Dịch vụ cấp dấu thời gian"),
+            "{common_name}"
+        );
+        assert_eq!(
+            attribute(&certificate, ORGANISATION),
+            Some((Tag::Utf8String, unit.name.clone()))
+        );
+        assert_eq!(
+            attribute(&certificate, UID),
+            Some((Tag::Utf8String, unit.code.as_str().to_owned()))
+        );
+
+        // A relying party understands the critical extension: the certificate validates for
+        // time-stamping and is refused for signing documents.
+        let anchors = crate::chain::TrustAnchors::from_der(vec![root.certificate_der().to_vec()])
+            .expect("from der");
+        let intermediates = vec![issuing.certificate_der().to_vec()];
+        let revocation =
+            crate::chain::Revocation::new(Vec::new(), crate::chain::RevocationPolicy::SoftFail);
+        let purpose =
+            crate::chain::Purpose::key_purposes(&["1.3.6.1.5.5.7.3.8"]).expect("key purposes");
+        assert!(
+            crate::chain::validate_for_purpose(
+                &issued.certificate_der,
+                &intermediates,
+                &anchors,
+                now(),
+                &revocation,
+                &purpose,
+            )
+            .is_ok()
+        );
+        assert!(
+            crate::chain::validate_signer(
+                &issued.certificate_der,
+                &intermediates,
+                &anchors,
+                now(),
+                &revocation,
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn a_time_stamping_common_name_too_long_with_the_unit_name_names_only_the_service() {
+        let (_, issuing) = hierarchy();
+        let mut unit = office();
+        unit.name = "Trung tâm Phục vụ hành chính công tỉnh Hòa Bình".to_owned();
+        let issued = issuing
+            .issue(
+                Profile::TimeStamping { unit: &unit },
+                LeafKey::Generate(KeyAlgorithm::EcdsaP256),
+                now(),
+            )
+            .expect("issue time stamping");
+        assert_eq!(
+            attribute(&parse(&issued.certificate_der), COMMON_NAME),
+            Some((Tag::Utf8String, "Dịch vụ cấp dấu thời gian".to_owned()))
+        );
+    }
+
+    fn request(key: &KeyPair, common_name: &str) -> Vec<u8> {
+        let mut params = CertificateParams::default();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .serialize_request(key)
+            .expect("serialize request")
+            .der()
+            .to_vec()
+    }
+
+    #[test]
+    fn a_request_contributes_only_its_public_key_to_the_certificate() {
+        let (_, issuing) = hierarchy();
+        let unit = office();
+        let requester =
+            KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).expect("generate for");
+        let issued = issuing
+            .issue(
+                Profile::Organisation { unit: &unit },
+                LeafKey::Request {
+                    der: request(&requester, "Mallory CA"),
+                },
+                now(),
+            )
+            .expect("issue for request");
+        assert!(issued.private_key_pkcs8_der.is_empty());
+        let certificate = parse(&issued.certificate_der);
+        assert_eq!(
+            certificate
+                .tbs_certificate
+                .subject_public_key_info
+                .subject_public_key
+                .raw_bytes(),
+            requester.der_bytes()
+        );
+        assert_eq!(
+            attribute(&certificate, COMMON_NAME),
+            Some((Tag::Utf8String, unit.name.clone()))
+        );
+        let (_, constraints) =
+            extension::<X509BasicConstraints>(&certificate).expect("extension present");
+        assert!(!constraints.ca);
+        let (_, usage) = extension::<KeyUsage>(&certificate).expect("extension present");
+        assert!(!usage.key_cert_sign());
+    }
+
+    fn openssl(arguments: &[&str], dir: &std::path::Path) -> std::process::Output {
+        let output = std::process::Command::new("openssl")
+            .args(arguments)
+            .current_dir(dir)
+            .output()
+            .expect("run openssl");
+        assert!(
+            output.status.success(),
+            "openssl {arguments:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    #[test]
+    fn requests_made_by_openssl_are_certified_with_their_key() {
+        let (_, issuing) = hierarchy();
+        let unit = office();
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (new_key, algorithm) in [
+            ("ec", KeyAlgorithm::EcdsaP256),
+            ("rsa:2048", KeyAlgorithm::Rsa2048),
+        ] {
+            let mut arguments = vec!["req", "-new", "-newkey", new_key];
+            if new_key == "ec" {
+                arguments.extend(["-pkeyopt", "ec_paramgen_curve:P-256"]);
+            }
+            arguments.extend([
+                "-nodes", "-subj", "/CN=x", "-outform", "DER", "-keyout", "key.pem", "-out",
+                "req.der",
+            ]);
+            openssl(&arguments, dir.path());
+            let der = std::fs::read(dir.path().join("req.der")).expect("read request");
+            let issued = issuing
+                .issue(
+                    Profile::Organisation { unit: &unit },
+                    LeafKey::Request { der },
+                    now(),
+                )
+                .expect("issue for request");
+            let certificate = parse(&issued.certificate_der);
+            let spki = &certificate.tbs_certificate.subject_public_key_info;
+            // The certified key is openssl's: its public key in the same SPKI form.
+            let output = openssl(
+                &["pkey", "-in", "key.pem", "-pubout", "-outform", "DER"],
+                dir.path(),
+            );
+            assert_eq!(output.stdout, spki.to_der().expect("to der"), "{algorithm}");
+        }
+    }
+
+    #[test]
+    fn a_request_whose_signature_does_not_verify_or_that_is_not_der_is_refused() {
+        let (_, issuing) = hierarchy();
+        let unit = office();
+        let requester =
+            KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("generate for");
+        let mut der = request(&requester, "x");
+        let last = der.len() - 1;
+        der[last] ^= 0x01;
+        let error = issuing
+            .issue(
+                Profile::Organisation { unit: &unit },
+                LeafKey::Request { der },
+                now(),
+            )
+            .expect_err("issue for request fails");
+        assert!(
+            matches!(
+                error,
+                CaError::BadRequest {
+                    defect: RequestDefect::BadSignature
+                }
+            ),
+            "{error}"
+        );
+        assert!(error.to_string().contains("does not verify"), "{error}");
+
+        let error = issuing
+            .issue(
+                Profile::Organisation { unit: &unit },
+                LeafKey::Request {
+                    der: b"-----BEGIN CERTIFICATE REQUEST-----".to_vec(),
+                },
+                now(),
+            )
+            .expect_err("issue for request fails");
+        assert!(
+            matches!(
+                error,
+                CaError::BadRequest {
+                    defect: RequestDefect::NotDer
+                }
+            ),
+            "{error}"
+        );
+    }
+
+    fn serial_bytes(der: &[u8]) -> Vec<u8> {
+        parse(der).tbs_certificate.serial_number.as_bytes().to_vec()
+    }
+
+    #[test]
+    fn a_revoked_certificate_is_listed_in_the_crl_with_its_reason() {
+        let (_, issuing) = hierarchy();
+        let unit = office();
+        let issue = || {
+            issuing
+                .issue_organisation(&unit, LeafKey::Generate(KeyAlgorithm::EcdsaP256), now())
+                .expect("issue organisation")
+        };
+        let (compromised, superseded, plain) = (issue(), issue(), issue());
+        let revoked_at = now() + Duration::from_secs(600);
+        let this_update = now() + Duration::from_secs(3600);
+        let next_update = this_update + Duration::from_secs(24 * 3600);
+        let revoked = [
+            RevokedCertificate {
+                serial: serial_bytes(&compromised.certificate_der),
+                revoked_at,
+                reason: RevocationReason::KeyCompromise,
+            },
+            RevokedCertificate {
+                serial: serial_bytes(&superseded.certificate_der),
+                revoked_at,
+                reason: RevocationReason::Superseded,
+            },
+            RevokedCertificate {
+                serial: serial_bytes(&plain.certificate_der),
+                revoked_at,
+                reason: RevocationReason::Unspecified,
+            },
+        ];
+        let der = issuing
+            .crl(7, this_update, next_update, &revoked)
+            .expect("crl");
+
+        let list = CertificateList::from_der(&der).expect("from der");
+        let tbs = &list.tbs_cert_list;
+        assert_eq!(tbs.version, x509_cert::Version::V2);
+        assert_eq!(tbs.this_update.to_system_time(), this_update);
+        assert_eq!(
+            tbs.next_update.expect("next update").to_system_time(),
+            next_update
+        );
+        assert_eq!(
+            tbs.issuer.to_der().expect("to der"),
+            parse(issuing.certificate_der())
+                .tbs_certificate
+                .subject
+                .to_der()
+                .expect("to der")
+        );
+        let extensions = tbs.crl_extensions.as_ref().expect("crl extensions");
+        let number = extensions
+            .iter()
+            .find(|extension| extension.extn_id == CrlNumber::OID)
+            .expect("crl number");
+        let number = CrlNumber::from_der(number.extn_value.as_bytes()).expect("from der");
+        assert_eq!(number.0.as_bytes(), [7]);
+        let authority = extensions
+            .iter()
+            .find(|extension| extension.extn_id == AuthorityKeyIdentifier::OID)
+            .expect("authority key identifier");
+        let authority =
+            AuthorityKeyIdentifier::from_der(authority.extn_value.as_bytes()).expect("from der");
+        assert_eq!(
+            authority.key_identifier.expect("key identifier").as_bytes(),
+            ski(&parse(issuing.certificate_der()))
+        );
+
+        let entries = tbs.revoked_certificates.as_ref().expect("entries");
+        assert_eq!(entries.len(), 3);
+        let reasons: Vec<(Vec<u8>, Option<CrlReason>)> = entries
+            .iter()
+            .map(|entry| {
+                assert_eq!(entry.revocation_date.to_system_time(), revoked_at);
+                let reason = entry.crl_entry_extensions.as_ref().and_then(|extensions| {
+                    extensions
+                        .iter()
+                        .find(|extension| extension.extn_id == CrlReason::OID)
+                        .map(|extension| {
+                            CrlReason::from_der(extension.extn_value.as_bytes()).expect("from der")
+                        })
+                });
+                (entry.serial_number.as_bytes().to_vec(), reason)
+            })
+            .collect();
+        assert_eq!(
+            reasons,
+            vec![
+                (revoked[0].serial.clone(), Some(CrlReason::KeyCompromise)),
+                (revoked[1].serial.clone(), Some(CrlReason::Superseded)),
+                // RFC 5280 §5.3.1: no reasonCode rather than unspecified.
+                (revoked[2].serial.clone(), None),
+            ]
+        );
+
+        // openssl reads it and verifies its signature with the issuing CA's key.
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("list.crl"), &der).expect("write crl");
+        std::fs::write(dir.path().join("issuing-ca.pem"), issuing.certificate_pem())
+            .expect("write ca");
+        let text = openssl(
+            &[
+                "crl", "-inform", "DER", "-in", "list.crl", "-noout", "-text",
+            ],
+            dir.path(),
+        );
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(text.contains("Key Compromise"), "{text}");
+        assert!(text.contains("Superseded"), "{text}");
+        let verified = openssl(
+            &[
+                "crl",
+                "-inform",
+                "DER",
+                "-in",
+                "list.crl",
+                "-CAfile",
+                "issuing-ca.pem",
+                "-noout",
+            ],
+            dir.path(),
+        );
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&verified.stdout),
+            String::from_utf8_lossy(&verified.stderr)
+        );
+        assert!(said.contains("verify OK"), "{said}");
+    }
+
+    #[test]
+    fn a_crl_with_no_revocations_or_updates_out_of_order() {
+        let (_, issuing) = hierarchy();
+        let der = issuing
+            .crl(1, now(), now() + Duration::from_secs(3600), &[])
+            .expect("crl");
+        let list = CertificateList::from_der(&der).expect("from der");
+        assert!(list.tbs_cert_list.revoked_certificates.is_none());
+        let error = issuing.crl(2, now(), now(), &[]).expect_err("crl fails");
+        assert!(
+            matches!(error, CaError::CrlUpdatesOutOfOrder { .. }),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_reloaded_ca_signs_crls_with_the_authority_key_identifier_of_its_certificate() {
+        let (_, issuing) = hierarchy();
+        let reloaded =
+            CertificateAuthority::from_pem(issuing.certificate_pem(), &issuing.private_key_pem())
+                .expect("from pem");
+        let der = reloaded
+            .crl(3, now(), now() + Duration::from_secs(3600), &[])
+            .expect("crl");
+        let list = CertificateList::from_der(&der).expect("from der");
+        let extensions = list.tbs_cert_list.crl_extensions.expect("crl extensions");
+        let authority = extensions
+            .iter()
+            .find(|extension| extension.extn_id == AuthorityKeyIdentifier::OID)
+            .expect("authority key identifier");
+        let authority =
+            AuthorityKeyIdentifier::from_der(authority.extn_value.as_bytes()).expect("from der");
+        assert_eq!(
+            authority.key_identifier.expect("key identifier").as_bytes(),
+            ski(&parse(issuing.certificate_der()))
+        );
     }
 }

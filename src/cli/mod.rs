@@ -1,6 +1,8 @@
 //! The `kyso` command line: argument definitions (clap) and the commands.
 //! Exit codes: 0 success, 1 failure, 2 bad usage or bad input.
 
+mod bench;
+mod ca;
 mod record;
 mod report;
 mod serve;
@@ -39,6 +41,12 @@ pub enum Command {
     Record(record::RecordArgs),
     /// Signing-rate report for a period, per unit and rolled up (auditors).
     Report(report::ReportArgs),
+    /// kyso's certification authority: issue, import, list and revoke
+    /// certificates, fetch CRLs.
+    Ca(ca::CaArgs),
+    /// Load generators: sign documents through a server with concurrent
+    /// clients and compare the rate with the raw key operation.
+    Bench(bench::BenchArgs),
 }
 
 /// How a command failed, which decides the exit code.
@@ -89,6 +97,8 @@ pub fn main() -> ExitCode {
         Command::Units(args) => units::run(args).map(|()| ExitCode::SUCCESS),
         Command::Record(args) => record::run(args).map(|()| ExitCode::SUCCESS),
         Command::Report(args) => report::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Ca(args) => ca::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Bench(args) => bench::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -16,7 +16,12 @@ use std::time::SystemTime;
 Environment: KYSO_DATA_DIR, KYSO_LISTEN, KYSO_MAX_PDF_BYTES, KYSO_RSA_PADDING,\n\
 KYSO_TRUST_DIR, KYSO_TRUST_DEVELOPMENT_ROOT (true: Verify also trusts the data\n\
 directory's development root; turn it off in production), KYSO_DATABASE_URL,\n\
-KYSO_REPORT_THRESHOLD_PERCENT (default 90).\n\
+KYSO_REPORT_THRESHOLD_PERCENT (default 90), KYSO_PUBLIC_URL.\n\
+The same port answers gRPC and plain HTTP: GET /crl/issuing.crl and\n\
+/crl/root.crl (current CRLs, DER), GET /ca/issuing.crt and /ca/root.crt.\n\
+PKCS#11 tokens for `kyso ca issue --token` are configured in the config file:\n\
+[[tokens]] name = \"hsm\", module = \"/usr/lib/softhsm/libsofthsm2.so\",\n\
+token_label = \"kyso\", pin_file = \"/run/secrets/hsm-pin\".\n\
 Records (units, the document ledger, report figures) live in records.db\n\
 (SQLite) in the data directory, or in PostgreSQL with --database-url\n\
 postgres://... (several replicas may share one database and the same keys).\n\
@@ -48,6 +53,11 @@ pub struct ServeArgs {
     /// [default: sqlite records.db in the data directory].
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,
+    /// Base URL relying parties reach this server's HTTP endpoints at, written
+    /// into certificates kyso's CA issues (CRL distribution point, CA issuers)
+    /// [default: http://<listen>].
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
 }
 
 /// RSA padding on the command line.
@@ -77,6 +87,7 @@ pub(super) fn run(args: ServeArgs) -> Result<(), CliError> {
         }),
         trust_dir: args.trust_dir,
         database_url: args.database_url,
+        public_url: args.public_url,
     };
     let config = ServeConfig::load(args.config.as_deref(), &overrides)
         .map_err(|e| CliError::BadInput(e.to_string()))?;

@@ -213,6 +213,17 @@ fn print_human(input: &Path, report: &DocumentReport, at: SystemTime) {
                     .map(|r| format!(" ({r})"))
                     .unwrap_or_default()
             ),
+            RevocationFact::RevokedAfterSigning {
+                at,
+                reason,
+                signed_at,
+            } => format!(
+                "good at signing: revoked at {at}{}, after kyso made this signature at {signed_at}",
+                reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            ),
             RevocationFact::NotChecked => "not checked (no revocation data)".to_string(),
         };
         println!("  revocation:    {revocation}");

@@ -118,6 +118,15 @@ impl DigestAlgorithm {
         self.digest_parts(&[data])
     }
 
+    /// Hashes one byte string and writes the digest in lower-case hex
+    /// (certificate fingerprints, signature-value ids).
+    pub fn hex_digest(self, data: &[u8]) -> String {
+        self.digest(data)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
     fn ring_algorithm(self) -> &'static ring::digest::Algorithm {
         match self {
             DigestAlgorithm::Sha256 => &ring::digest::SHA256,

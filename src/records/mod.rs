@@ -1,5 +1,7 @@
 //! The records of every signing and verification, per unit: the unit
-//! registry, the document ledger and the daily counts reports read.
+//! registry, the document ledger and the daily counts reports read; and the
+//! certificate register, the CRLs kyso's CAs published and the evidence of
+//! each signature kyso made.
 //!
 //! One implementation over sqlx's `Any` driver serves both engines: SQLite
 //! (the embedded default, WAL with `synchronous=FULL`) and PostgreSQL (for
@@ -11,8 +13,15 @@
 //! retried, from however many replicas; the daily counts are updated in the
 //! same transaction as the entry, so a report never sees one without the other.
 
+mod certificates;
 mod model;
 mod store;
+
+pub use certificates::{
+    CertificateFilter, CertificateOrigin, CertificateRecord, CertificateRevocation,
+    CertificateStatus, KeyCustody, PublishCrlError, RevokeOutcome, RevokedEntry, SignatureEvidence,
+    StoredCrl,
+};
 
 pub use model::{
     AppliedSignature, Channel, DateRange, Direction, DocumentEntry, DocumentId, DocumentRecord,

@@ -114,6 +114,9 @@ pub enum Fact {
     OrganisationSigned {
         /// Serial of the certificate used, upper-case hex.
         certificate_serial: String,
+        /// The evidence of the signature: SHA-256 of the CMS SignerInfo
+        /// signature value, lower-case hex (see [`Fact::LeaderSigned`]).
+        signature_sha256: Option<String>,
     },
     /// kyso applied a leader's personal signature (outgoing).
     LeaderSigned {
@@ -121,6 +124,12 @@ pub enum Fact {
         leader: LeaderId,
         /// Serial of the certificate used, upper-case hex.
         certificate_serial: String,
+        /// The evidence of the signature: SHA-256 of the CMS SignerInfo
+        /// signature value, lower-case hex. When present, recording the fact
+        /// also stores the signing instant under this digest (see
+        /// [`RecordStore::signature_evidence`](super::RecordStore::signature_evidence)),
+        /// even when the ledger entry keeps an earlier signature.
+        signature_sha256: Option<String>,
     },
     /// kyso verified the document (incoming).
     Verified {
@@ -214,6 +223,10 @@ pub struct AppliedSignature {
     pub leader: Option<LeaderId>,
     /// Certificate serial, upper-case hex; empty when reported from outside.
     pub certificate_serial: String,
+    /// SHA-256 of the CMS SignerInfo signature value, lower-case hex, when
+    /// the fact that recorded it carried one (`Fact::OrganisationSigned` or
+    /// `Fact::LeaderSigned`'s `signature_sha256`).
+    pub signature_sha256: Option<String>,
 }
 
 /// Exact document counts of one unit over a period.

@@ -45,6 +45,8 @@ pub struct SignerProfile {
     certificate: CertificateInfo,
     /// The signer certificate's SubjectPublicKeyInfo, DER.
     public_key_info: Vec<u8>,
+    /// SHA-256 of the signer certificate's DER, lower-case hex.
+    fingerprint: String,
     algorithm: SignatureAlgorithm,
     contents_capacity: usize,
 }
@@ -73,10 +75,15 @@ impl SignerProfile {
         let contents_capacity =
             cms::signed_data_size_bound(algorithm, max_signature_len, &certificates)?
                 + CONTENTS_MARGIN;
+        let fingerprint = chain
+            .first()
+            .map(|der| crate::crypto::DigestAlgorithm::Sha256.hex_digest(der.as_ref()))
+            .unwrap_or_default();
         Ok(Self {
             certificates,
             certificate,
             public_key_info,
+            fingerprint,
             algorithm,
             contents_capacity,
         })
@@ -104,6 +111,12 @@ impl SignerProfile {
     /// The signature algorithm.
     pub fn algorithm(&self) -> SignatureAlgorithm {
         self.algorithm
+    }
+
+    /// SHA-256 of the signer certificate's DER, lower-case hex: its id in
+    /// kyso's certificate register.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     pub(super) fn certificates(&self) -> &SignerCertificates {
@@ -165,6 +178,21 @@ fn check_key_usage(signer: &Certificate, subject: &str) -> Result<(), SignError>
 }
 
 /// The algorithm a key signs with and its longest signature, in bytes.
+/// The signer key of a DER certificate as people name it: "RSA 2048",
+/// "ECDSA P-256", "ECDSA P-384"; an error for keys kyso cannot sign with.
+pub fn describe_key(certificate_der: &[u8]) -> Result<String, SignError> {
+    let signer = parse(&[certificate_der])?;
+    let subject = signer.tbs_certificate.subject.to_string();
+    let (algorithm, max_signature_len) = key_algorithm(&signer, &subject)?;
+    Ok(match algorithm {
+        SignatureAlgorithm::EcdsaP256Sha256 => "ECDSA P-256".to_string(),
+        SignatureAlgorithm::EcdsaP384Sha384 => "ECDSA P-384".to_string(),
+        SignatureAlgorithm::RsaPkcs1Sha256 | SignatureAlgorithm::RsaPssSha256 => {
+            format!("RSA {}", max_signature_len * 8)
+        }
+    })
+}
+
 fn key_algorithm(
     signer: &Certificate,
     subject: &str,

@@ -14,12 +14,13 @@
 
 mod certificate;
 mod prepared;
+pub mod sample;
 mod signer;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use certificate::SignerProfile;
-pub use prepared::{PreparedSignature, prepare};
+pub use certificate::{SignerProfile, describe_key};
+pub use prepared::{PreparedSignature, prepare, signature_value_sha256};
 pub use signer::Signer;
 
 use crate::cms::{CertificateError, CmsError};
@@ -112,6 +113,10 @@ pub struct SignedDocument {
     pub pdf: Vec<u8>,
     /// Facts about the new signature.
     pub summary: SignatureSummary,
+    /// SHA-256 of the signature value (the CMS SignerInfo's `signature`),
+    /// lower-case hex: how kyso's records find this very signature again to
+    /// prove when it was made.
+    pub signature_value_sha256: String,
 }
 
 /// Facts about a signature kyso made.

@@ -102,6 +102,11 @@ impl PreparedSignature {
         after_start + after_len
     }
 
+    /// The signer certificate's fingerprint (SHA-256 of its DER, hex).
+    pub fn certificate_fingerprint(&self) -> &str {
+        self.profile.fingerprint()
+    }
+
     /// Checks `signature_value` with the certificate's public key over the
     /// data to be signed, leaving the prepared signature usable either way.
     pub fn check_signature_value(&self, signature_value: &[u8]) -> Result<(), SignError> {
@@ -131,8 +136,14 @@ impl PreparedSignature {
         Ok(SignedDocument {
             pdf,
             summary: self.summary,
+            signature_value_sha256: signature_value_sha256(signature_value),
         })
     }
+}
+
+/// SHA-256 of a signature value, lower-case hex.
+pub fn signature_value_sha256(signature_value: &[u8]) -> String {
+    crate::crypto::DigestAlgorithm::Sha256.hex_digest(signature_value)
 }
 
 #[cfg(test)]

@@ -75,10 +75,40 @@ pub struct VerifyContext<'a> {
     pub at: SystemTime,
 }
 
+/// Evidence of when a signature existed, kept outside the document: kyso's
+/// records of the signatures it made. Without a trusted timestamp this is
+/// the only proof that a signature predates its certificate's revocation.
+pub trait ProofOfExistence {
+    /// When the signature with this value (the SignerInfo's `signature`)
+    /// is proven to have existed, if it is.
+    fn existed_at(&self, signature_value: &[u8]) -> Option<SystemTime>;
+}
+
+/// No evidence: a revoked certificate fails every signature made with it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProofOfExistence;
+
+impl ProofOfExistence for NoProofOfExistence {
+    fn existed_at(&self, _signature_value: &[u8]) -> Option<SystemTime> {
+        None
+    }
+}
+
 /// Verifies every signature of `bytes`.
 pub fn verify_pdf(
     bytes: &[u8],
     context: &VerifyContext<'_>,
+) -> Result<DocumentReport, VerifyError> {
+    verify_pdf_with_proof(bytes, context, &NoProofOfExistence)
+}
+
+/// Verifies every signature of `bytes`; a signature whose certificate was
+/// revoked stays good when `proof` shows it existed before the revocation
+/// time.
+pub fn verify_pdf_with_proof(
+    bytes: &[u8],
+    context: &VerifyContext<'_>,
+    proof: &dyn ProofOfExistence,
 ) -> Result<DocumentReport, VerifyError> {
     let head = &bytes[..bytes.len().min(1024)];
     if !head.windows(5).any(|w| w == b"%PDF-") {
@@ -105,7 +135,7 @@ pub fn verify_pdf(
     };
     let mut reports: Vec<SignatureReport> = signatures
         .iter()
-        .map(|signature| verify_signature(bytes, signature, &revision_ends, context))
+        .map(|signature| verify_signature(bytes, signature, &revision_ends, context, proof))
         .collect();
     enforce_certification(&signatures, &mut reports);
     let mut errors = Vec::new();
@@ -125,6 +155,7 @@ fn verify_signature(
     signature: &EmbeddedSignature,
     revision_ends: &[usize],
     context: &VerifyContext<'_>,
+    proof: &dyn ProofOfExistence,
 ) -> SignatureReport {
     let mut errors = Vec::new();
     let byte_range = byte_range::check(&signature.byte_range, bytes.len(), signature.contents_span);
@@ -188,15 +219,29 @@ fn verify_signature(
                     (true, Some(path.anchor_subject), revocation, None)
                 }
                 Err(error) => {
-                    let revocation = match &error {
-                        chain::ChainError::Revoked { at, reason, .. } => RevocationFact::Revoked {
-                            at: rfc3339(*at),
-                            reason: reason.clone(),
-                        },
-                        _ => RevocationFact::NotChecked,
-                    };
-                    errors.push(error.to_string());
-                    (false, None, revocation, Some(error))
+                    if let Some(upheld) = upheld_by_proof(&error, cms, proof, || {
+                        chain::validate_signer(
+                            signer_der,
+                            &intermediates,
+                            context.anchors,
+                            context.at,
+                            &Revocation::new(Vec::new(), RevocationPolicy::SoftFail),
+                        )
+                    }) {
+                        upheld
+                    } else {
+                        let revocation = match &error {
+                            chain::ChainError::Revoked { at, reason, .. } => {
+                                RevocationFact::Revoked {
+                                    at: rfc3339(*at),
+                                    reason: reason.clone(),
+                                }
+                            }
+                            _ => RevocationFact::NotChecked,
+                        };
+                        errors.push(error.to_string());
+                        (false, None, revocation, Some(error))
+                    }
                 }
             }
         }
@@ -270,6 +315,38 @@ fn verify_signature(
         location: entries.location,
         errors,
     }
+}
+
+/// What a signature whose signer certificate is revoked reports when `proof`
+/// shows kyso made it before the revocation time and the path is sound but
+/// for the revocation (`path_without_revocation`): trusted, with the
+/// revocation reported as after signing. `None` otherwise: the revocation
+/// stands.
+fn upheld_by_proof(
+    error: &chain::ChainError,
+    cms: &CmsVerification,
+    proof: &dyn ProofOfExistence,
+    path_without_revocation: impl FnOnce() -> Result<chain::ValidatedPath, chain::ChainError>,
+) -> Option<(
+    bool,
+    Option<String>,
+    RevocationFact,
+    Option<chain::ChainError>,
+)> {
+    let chain::ChainError::Revoked { at, reason, .. } = error else {
+        return None;
+    };
+    let signed_at = proof.existed_at(cms.signature_value.as_deref()?)?;
+    if signed_at >= *at {
+        return None;
+    }
+    let path = path_without_revocation().ok()?;
+    let revocation = RevocationFact::RevokedAfterSigning {
+        at: rfc3339(*at),
+        reason: reason.clone(),
+        signed_at: rfc3339(signed_at),
+    };
+    Some((true, Some(path.anchor_subject), revocation, None))
 }
 
 /// A certification signature with DocMDP P=1 permits no change at all;

@@ -80,6 +80,17 @@ pub enum RevocationFact {
         /// CRL reason, when given.
         reason: Option<String>,
     },
+    /// The certificate is revoked, but kyso's own records prove it made this
+    /// signature before the revocation time: the signature stays good
+    /// (the status at the time of signing counts, Decree 23/2025 Art. 16).
+    RevokedAfterSigning {
+        /// Revocation time, RFC 3339.
+        at: String,
+        /// CRL reason, when given.
+        reason: Option<String>,
+        /// When kyso made the signature, RFC 3339, from its records.
+        signed_at: String,
+    },
     /// No revocation data could be had: reported, not checked.
     NotChecked,
 }

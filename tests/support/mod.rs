@@ -170,12 +170,28 @@ pub struct PyhankoReport {
 /// Validates every signature in `pdf` with pyHanko, trusting only
 /// `trust_root_pem`, with no fetching and soft-fail revocation.
 pub fn pyhanko_validate(pdf: &Path, trust_root_pem: &Path) -> Option<PyhankoReport> {
+    pyhanko_validate_with(pdf, trust_root_pem, &[])
+}
+
+/// [`pyhanko_validate`], but pyHanko fetches each certificate's CRL from its
+/// distribution point and fails hard without one: a revoked certificate is
+/// not trusted.
+pub fn pyhanko_validate_fetching_crls(pdf: &Path, trust_root_pem: &Path) -> Option<PyhankoReport> {
+    pyhanko_validate_with(pdf, trust_root_pem, &["--fetch-revocation"])
+}
+
+fn pyhanko_validate_with(
+    pdf: &Path,
+    trust_root_pem: &Path,
+    extra: &[&str],
+) -> Option<PyhankoReport> {
     let python = require_tool("python")?;
     let output = run(Command::new(python)
         .arg(support_script("validate_pyhanko.py"))
         .arg(pdf)
         .arg("--trust")
-        .arg(trust_root_pem));
+        .arg(trust_root_pem)
+        .args(extra));
     if !output.status.success() {
         let raw = text_of(&output);
         return Some(PyhankoReport {

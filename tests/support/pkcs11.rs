@@ -10,6 +10,11 @@
 //! machine without SoftHSM2 fails these tests: there is nothing else to test a PKCS#11 key
 //! against.
 
+#![allow(
+    dead_code,
+    reason = "each test binary that includes this module uses only part of it"
+)]
+
 use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -1,9 +1,11 @@
 """Validate every signature embedded in a PDF with pyHanko and print JSON.
 
-Usage: validate_pyhanko.py PDF --trust ROOT.pem [--trust ...]
+Usage: validate_pyhanko.py PDF --trust ROOT.pem [--trust ...] [--fetch-revocation]
 
 The chain of trust is built to the given roots only (no system trust store),
-with no network fetching and soft-fail revocation checking. The file is read
+with no network fetching and soft-fail revocation checking; with
+--fetch-revocation pyHanko fetches CRLs from the certificates' distribution
+points and fails hard when it cannot (a revoked certificate is untrusted). The file is read
 with strict=False, as a lenient reader would. Output, one JSON object:
 
   {"signatures": [{"field", "type", "intact", "valid", "trusted",
@@ -77,6 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pdf")
     parser.add_argument("--trust", action="append", required=True)
+    parser.add_argument("--fetch-revocation", action="store_true")
     args = parser.parse_args()
     # pyHanko logs recoverable oddities as warnings; keep stderr for failures.
     logging.basicConfig(level=logging.ERROR)
@@ -85,9 +88,14 @@ def main() -> None:
         roots = [load_cert_from_pemder(path) for path in args.trust]
     except (OSError, ValueError) as e:
         sys.exit(f"validate_pyhanko: cannot load trust root: {e}")
-    context = ValidationContext(
-        trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail"
-    )
+    if args.fetch_revocation:
+        context = ValidationContext(
+            trust_roots=roots, allow_fetching=True, revocation_mode="hard-fail"
+        )
+    else:
+        context = ValidationContext(
+            trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail"
+        )
     try:
         with open(args.pdf, "rb") as f:
             reader = PdfFileReader(f, strict=False)

@@ -1,11 +1,13 @@
 //! Ledger entries in SQL: reading, creating, merging and updating one entry.
 
 use super::*;
+use crate::records::certificates::is_sha256_hex;
 
 /// The columns of a ledger entry after its key.
 pub(super) const ENTRY_COLUMNS: &str = "day, first_recorded_at, channel, \
     organisation_signed_at, organisation_certificate, \
-    leader_signed_at, leader_id, leader_certificate, verdict, verified_at";
+    leader_signed_at, leader_id, leader_certificate, verdict, verified_at, \
+    organisation_signature_sha256, leader_signature_sha256";
 
 /// The mutable state of one ledger entry, as stored (instants in unix
 /// microseconds), compared to tell a change from a repetition.
@@ -14,10 +16,11 @@ pub(super) struct StoredEntry {
     pub(super) day: i64,
     pub(super) first_recorded_at: i64,
     pub(super) channel: Channel,
-    /// When and with which certificate.
-    pub(super) organisation: Option<(i64, String)>,
-    /// When, by whom (absent when reported) and with which certificate.
-    pub(super) leader: Option<(i64, Option<String>, String)>,
+    /// When, with which certificate and, with evidence, the signature's SHA-256.
+    pub(super) organisation: Option<(i64, String, Option<String>)>,
+    /// When, by whom (absent when reported), with which certificate and,
+    /// with evidence, the signature's SHA-256.
+    pub(super) leader: Option<(i64, Option<String>, String, Option<String>)>,
     /// The latest verdict and when it was reached.
     pub(super) verdict: Option<(Verdict, i64)>,
 }
@@ -40,25 +43,32 @@ impl StoredEntry {
         }
     }
 
-    /// Merges a fact: the first signature of each kind stays; the latest
-    /// verification (by its instant) wins; a report sets the channel and may
-    /// add, never remove, a signature applied outside kyso.
+    /// Merges a fact: the first signature of each kind stays (with the
+    /// evidence digest it carried); the latest verification (by its instant)
+    /// wins; a report sets the channel and may add, never remove, a signature
+    /// applied outside kyso.
     pub(super) fn merge(&mut self, fact: &Fact, at: i64) {
         match fact {
-            Fact::OrganisationSigned { certificate_serial } => {
+            Fact::OrganisationSigned {
+                certificate_serial,
+                signature_sha256,
+            } => {
                 if self.organisation.is_none() {
-                    self.organisation = Some((at, certificate_serial.clone()));
+                    self.organisation =
+                        Some((at, certificate_serial.clone(), signature_sha256.clone()));
                 }
             }
             Fact::LeaderSigned {
                 leader,
                 certificate_serial,
+                signature_sha256,
             } => {
                 if self.leader.is_none() {
                     self.leader = Some((
                         at,
                         Some(leader.as_str().to_owned()),
                         certificate_serial.clone(),
+                        signature_sha256.clone(),
                     ));
                 }
             }
@@ -80,10 +90,10 @@ impl StoredEntry {
             } => {
                 self.channel = *channel;
                 if *organisation_signed && self.organisation.is_none() {
-                    self.organisation = Some((at, String::new()));
+                    self.organisation = Some((at, String::new(), None));
                 }
                 if *leader_signed && self.leader.is_none() {
-                    self.leader = Some((at, None, String::new()));
+                    self.leader = Some((at, None, String::new(), None));
                 }
             }
         }
@@ -124,6 +134,22 @@ pub(super) fn check_fact(record: &DocumentRecord) -> Result<(), RecordsError> {
             unit: record.unit.clone(),
             document_id: record.document_id.clone(),
             reason: "an incoming document cannot carry the unit's own signatures",
+        });
+    }
+    if let Fact::OrganisationSigned {
+        signature_sha256: Some(digest),
+        ..
+    }
+    | Fact::LeaderSigned {
+        signature_sha256: Some(digest),
+        ..
+    } = &record.fact
+        && !is_sha256_hex(digest)
+    {
+        return Err(RecordsError::InconsistentFact {
+            unit: record.unit.clone(),
+            document_id: record.document_id.clone(),
+            reason: "a signature's SHA-256 must be 64 lower-case hex digits",
         });
     }
     Ok(())
@@ -169,8 +195,9 @@ pub(super) async fn insert_entry(
     let query = sqlx::query(
         "INSERT INTO documents (unit_code, direction, document_id, day, first_recorded_at, \
              channel, organisation_signed_at, organisation_certificate, leader_signed_at, \
-             leader_id, leader_certificate, verdict, verified_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             leader_id, leader_certificate, verdict, verified_at, \
+             organisation_signature_sha256, leader_signature_sha256, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
          ON CONFLICT (unit_code, direction, document_id) DO NOTHING",
     )
     .bind(record.unit.as_str())
@@ -198,7 +225,8 @@ pub(super) async fn update_entry(
         "UPDATE documents SET channel = $4, organisation_signed_at = $5, \
              organisation_certificate = $6, leader_signed_at = $7, leader_id = $8, \
              leader_certificate = $9, verdict = $10, verified_at = $11, \
-             updated_at = CASE WHEN updated_at < $12 THEN $12 ELSE updated_at END \
+             organisation_signature_sha256 = $12, leader_signature_sha256 = $13, \
+             updated_at = CASE WHEN updated_at < $14 THEN $14 ELSE updated_at END \
          WHERE unit_code = $1 AND direction = $2 AND document_id = $3",
     )
     .bind(record.unit.as_str())
@@ -212,31 +240,48 @@ pub(super) async fn update_entry(
     Ok(())
 }
 
-/// Binds an entry's mutable columns, channel to `verified_at`, in the order
-/// both `insert_entry` and `update_entry` name them.
+/// Binds an entry's mutable columns, channel to `leader_signature_sha256`,
+/// in the order both `insert_entry` and `update_entry` name them.
 fn bind_state<'q>(
     query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
     entry: &'q StoredEntry,
 ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
     query
         .bind(entry.channel.as_str())
-        .bind(entry.organisation.as_ref().map(|(at, _)| *at))
+        .bind(entry.organisation.as_ref().map(|(at, _, _)| *at))
         .bind(
             entry
                 .organisation
                 .as_ref()
-                .map(|(_, serial)| serial.as_str()),
+                .map(|(_, serial, _)| serial.as_str()),
         )
-        .bind(entry.leader.as_ref().map(|(at, _, _)| *at))
+        .bind(entry.leader.as_ref().map(|(at, _, _, _)| *at))
         .bind(
             entry
                 .leader
                 .as_ref()
-                .and_then(|(_, leader, _)| leader.as_deref()),
+                .and_then(|(_, leader, _, _)| leader.as_deref()),
         )
-        .bind(entry.leader.as_ref().map(|(_, _, serial)| serial.as_str()))
+        .bind(
+            entry
+                .leader
+                .as_ref()
+                .map(|(_, _, serial, _)| serial.as_str()),
+        )
         .bind(entry.verdict.map(|(verdict, _)| verdict.as_str()))
         .bind(entry.verdict.map(|(_, at)| at))
+        .bind(
+            entry
+                .organisation
+                .as_ref()
+                .and_then(|(_, _, sha256)| sha256.as_deref()),
+        )
+        .bind(
+            entry
+                .leader
+                .as_ref()
+                .and_then(|(_, _, _, sha256)| sha256.as_deref()),
+        )
 }
 
 pub(super) fn stored_entry(row: &AnyRow) -> Result<StoredEntry, RecordsError> {
@@ -250,6 +295,7 @@ pub(super) fn stored_entry(row: &AnyRow) -> Result<StoredEntry, RecordsError> {
         Some(at) => Some((
             at,
             optional_text("organisation_certificate")?.unwrap_or_default(),
+            optional_text("organisation_signature_sha256")?,
         )),
         None => None,
     };
@@ -258,6 +304,7 @@ pub(super) fn stored_entry(row: &AnyRow) -> Result<StoredEntry, RecordsError> {
             at,
             optional_text("leader_id")?,
             optional_text("leader_certificate")?.unwrap_or_default(),
+            optional_text("leader_signature_sha256")?,
         )),
         None => None,
     };
@@ -283,10 +330,11 @@ pub(super) fn stored_entry(row: &AnyRow) -> Result<StoredEntry, RecordsError> {
 pub(super) fn document_entry(row: &AnyRow) -> Result<DocumentEntry, RecordsError> {
     let stored = stored_entry(row)?;
     let leader_signature = match stored.leader {
-        Some((at, leader, certificate_serial)) => Some(AppliedSignature {
+        Some((at, leader, certificate_serial, signature_sha256)) => Some(AppliedSignature {
             at: instant(at),
             leader: leader.as_deref().map(leader_id).transpose()?,
             certificate_serial,
+            signature_sha256,
         }),
         None => None,
     };
@@ -301,13 +349,14 @@ pub(super) fn document_entry(row: &AnyRow) -> Result<DocumentEntry, RecordsError
         date: VietnamDate::from_day_number(stored.day),
         first_recorded_at: instant(stored.first_recorded_at),
         channel: stored.channel,
-        organisation_signature: stored.organisation.map(|(at, certificate_serial)| {
-            AppliedSignature {
+        organisation_signature: stored.organisation.map(
+            |(at, certificate_serial, signature_sha256)| AppliedSignature {
                 at: instant(at),
                 leader: None,
                 certificate_serial,
-            }
-        }),
+                signature_sha256,
+            },
+        ),
         leader_signature,
         verdict: stored.verdict.map(|(verdict, _)| verdict),
     })

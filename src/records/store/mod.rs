@@ -14,8 +14,12 @@
 //! nothing, and the loser re-reads the committed entry with `FOR UPDATE`.
 //!
 //! Deadlocks between replicas are avoided by taking row locks in one order:
-//! a batch records its documents sorted by key, and the `daily_counts` rows
-//! are updated after every document, sorted by (day, unit).
+//! a batch records its documents sorted by key, the evidence of a signing
+//! fact is inserted after its entry, and the `daily_counts` rows are updated
+//! after every document, sorted by (day, unit).
+//!
+//! The certificate register and the CRLs (`certificates_sql`) follow the same
+//! rules; binary values there are stored as lower-case hex TEXT.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -35,15 +39,18 @@ use crate::units::{
 };
 
 mod bench_fill;
+mod certificates_sql;
 mod conversions;
 mod counts_sql;
 mod entries_sql;
+mod evidence_sql;
 mod units_sql;
 
 use bench_fill::*;
 use conversions::*;
 use counts_sql::*;
 use entries_sql::*;
+use evidence_sql::*;
 use units_sql::*;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -141,8 +148,9 @@ pub struct UnitsAdded {
     pub updated: usize,
 }
 
-/// The unit registry and the document ledger with its daily counts, in SQLite
-/// or PostgreSQL. Cheap to clone: clones share one connection pool.
+/// The unit registry, the document ledger with its daily counts and the
+/// signing evidence, the certificate register and the CRLs, in SQLite or
+/// PostgreSQL. Cheap to clone: clones share one connection pool.
 #[derive(Clone)]
 pub struct RecordStore {
     pool: AnyPool,
@@ -376,7 +384,9 @@ impl RecordStore {
 
     // ----- Recording ---------------------------------------------------------------------------
 
-    /// Records one fact, committed before this returns.
+    /// Records one fact, committed before this returns. A signing fact that
+    /// carries its `signature_sha256` also stores its evidence (see
+    /// [`RecordStore::signature_evidence`]) in the same transaction.
     pub async fn record(&self, record: &DocumentRecord) -> Result<RecordOutcome, RecordsError> {
         check_fact(record)?;
         let mut transaction = self.begin_write().await?;
@@ -418,8 +428,23 @@ impl RecordStore {
     }
 
     /// Merges one fact into its entry inside a write transaction, adding the
-    /// change of the entry's contribution to `deltas`.
+    /// change of the entry's contribution to `deltas`, and stores the
+    /// evidence of a signature the fact carries.
     async fn record_in(
+        &self,
+        connection: &mut AnyConnection,
+        record: &DocumentRecord,
+        deltas: &mut CountDeltas,
+    ) -> Result<RecordOutcome, RecordsError> {
+        let outcome = self.merge_in(connection, record, deltas).await?;
+        // After the entry: its row lock is taken first, as by every recorder,
+        // and its existence proves the unit's.
+        insert_evidence(connection, record).await?;
+        Ok(outcome)
+    }
+
+    /// The ledger half of [`RecordStore::record_in`].
+    async fn merge_in(
         &self,
         connection: &mut AnyConnection,
         record: &DocumentRecord,

@@ -1,0 +1,123 @@
+//! Publishing CRLs: a new one on every revocation and before the current
+//! one's nextUpdate, numbered by the register so that replicas sharing a
+//! database never publish two CRLs with one number.
+
+use std::time::SystemTime;
+
+use super::{Authority, AuthorityError, CRL_REFRESH_MARGIN, CRL_VALIDITY, ISSUING_CA, ROOT_CA};
+use crate::ca::RevokedCertificate;
+use crate::records::StoredCrl;
+
+impl Authority {
+    /// Signs and stores a new CRL of the CA `name` listing every certificate
+    /// of it revoked so far.
+    pub async fn publish_crl(
+        &self,
+        name: &str,
+        now: SystemTime,
+    ) -> Result<StoredCrl, AuthorityError> {
+        let ca = match name {
+            ISSUING_CA => self.issuing.clone(),
+            ROOT_CA => self.root.clone(),
+            _ => {
+                return Err(AuthorityError::UnknownCa {
+                    name: name.to_string(),
+                });
+            }
+        };
+        let next_update = now + CRL_VALIDITY;
+        let published = self
+            .store
+            .publish_crl(name, now, next_update, |number, revoked| {
+                let entries = revoked
+                    .iter()
+                    .map(|entry| {
+                        Ok(RevokedCertificate {
+                            serial: serial_bytes(&entry.serial)?,
+                            revoked_at: entry.at,
+                            reason: entry.reason,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, AuthorityError>>()?;
+                Ok::<_, AuthorityError>(ca.crl(number, now, next_update, &entries)?)
+            })
+            .await;
+        published.map_err(AuthorityError::from_publish)
+    }
+
+    /// The CRL of the CA `name` to hand out at `now`: the latest published,
+    /// or a new one when there is none or it is close to its nextUpdate.
+    pub async fn current_crl(
+        &self,
+        name: &str,
+        now: SystemTime,
+    ) -> Result<StoredCrl, AuthorityError> {
+        if self.ca_certificate(name).is_none() {
+            return Err(AuthorityError::UnknownCa {
+                name: name.to_string(),
+            });
+        }
+        match self.store.latest_crl(name).await? {
+            Some(crl) if !needs_refresh(&crl, now) => Ok(crl),
+            _ => self.publish_crl(name, now).await,
+        }
+    }
+
+    /// The current CRLs of both of kyso's CAs, DER, for Verify.
+    pub async fn current_crls(&self, now: SystemTime) -> Result<Vec<Vec<u8>>, AuthorityError> {
+        let mut crls = Vec::with_capacity(2);
+        for name in [ISSUING_CA, ROOT_CA] {
+            crls.push(self.current_crl(name, now).await?.der);
+        }
+        Ok(crls)
+    }
+
+    /// Publishes the CRLs that are missing or near their nextUpdate; the
+    /// server calls it periodically.
+    pub async fn refresh_crls(&self, now: SystemTime) -> Result<(), AuthorityError> {
+        for name in [ISSUING_CA, ROOT_CA] {
+            self.current_crl(name, now).await?;
+        }
+        Ok(())
+    }
+}
+
+/// True when `crl` should be replaced at `now`.
+fn needs_refresh(crl: &StoredCrl, now: SystemTime) -> bool {
+    crl.next_update
+        .duration_since(now)
+        .map_or(true, |left| left < CRL_REFRESH_MARGIN)
+}
+
+/// A serial number in hex as the big-endian bytes a CRL entry carries.
+fn serial_bytes(hex: &str) -> Result<Vec<u8>, AuthorityError> {
+    let digits: Vec<u8> = hex.bytes().filter(|b| *b != b':').collect();
+    let padded = if digits.len() % 2 == 1 {
+        let mut padded = vec![b'0'];
+        padded.extend(digits);
+        padded
+    } else {
+        digits
+    };
+    padded
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|text| u8::from_str_radix(text, 16).ok())
+                .ok_or_else(|| AuthorityError::Internal(format!("serial {hex:?} is not hex")))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_numbers_in_hex_become_their_bytes() {
+        assert_eq!(serial_bytes("0A1B").expect("hex"), vec![0x0a, 0x1b]);
+        assert_eq!(serial_bytes("A1B").expect("hex"), vec![0x0a, 0x1b]);
+        assert!(serial_bytes("XY").is_err());
+    }
+}

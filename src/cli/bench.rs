@@ -1,0 +1,329 @@
+//! `kyso bench sign`: a load generator. N clients sign small documents
+//! through a running server for a while; the command reports documents per
+//! second, latency percentiles and, measured in the same run on this
+//! machine, the raw rate of the key operation alone, so the two can be
+//! compared.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::{CliError, client_error};
+use crate::api::client;
+use crate::api::proto::{self, SignRequest, SignerRole};
+use crate::crypto::{RsaPadding, SigningKey};
+
+/// Arguments of `kyso bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// What to measure.
+    #[command(subcommand)]
+    command: BenchCommand,
+}
+
+/// The `kyso bench` subcommands.
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Sign small documents through a server with concurrent clients.
+    Sign(SignBenchArgs),
+}
+
+/// A key type for the raw-rate measurement (and `--issue`).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum KeyTypeArg {
+    /// ECDSA on P-256.
+    P256,
+    /// ECDSA on P-384.
+    P384,
+    /// RSA, 2048-bit modulus.
+    Rsa2048,
+    /// RSA, 3072-bit modulus.
+    Rsa3072,
+}
+
+/// Arguments of `kyso bench sign`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Every document is a real Sign call: it is signed and recorded in the \
+server's ledger under the unit (document ids bench-<run>-<client>-<n>). Run it against a \
+test deployment.\nThe raw rate is this machine's rate of the key operation alone (a fresh \
+key of --key-type, one thread per core), measured right after the load; compare it with the \
+server's rate only when client and server share the machine."
+)]
+pub struct SignBenchArgs {
+    /// The kyso server.
+    #[arg(long, env = "KYSO_SERVER", default_value = "http://127.0.0.1:50051")]
+    server: String,
+    /// The unit whose organisation key signs.
+    #[arg(long, default_value = "000.00.01.H23")]
+    unit: String,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 8)]
+    clients: usize,
+    /// How long to measure, in seconds (after a one-second warm-up).
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// The key type the server's signer uses, for the raw rate.
+    #[arg(long, value_enum, default_value = "rsa2048")]
+    key_type: KeyTypeArg,
+    /// First issue the unit a new organisation certificate with a key of
+    /// --key-type (kyso's CA; test deployments only).
+    #[arg(long)]
+    issue: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(super) fn run(args: BenchArgs) -> Result<(), CliError> {
+    match args.command {
+        BenchCommand::Sign(args) => sign(args),
+    }
+}
+
+/// What one measurement found.
+#[derive(Debug, serde::Serialize)]
+struct SignBenchReport {
+    clients: usize,
+    seconds: f64,
+    documents: u64,
+    failures: u64,
+    documents_per_second: f64,
+    latency_p50_ms: f64,
+    latency_p99_ms: f64,
+    latency_max_ms: f64,
+    key_type: String,
+    raw_threads: usize,
+    raw_signatures_per_second: f64,
+    ratio_to_raw: f64,
+}
+
+fn sign(args: SignBenchArgs) -> Result<(), CliError> {
+    if args.clients == 0 || args.seconds == 0 {
+        return Err(CliError::BadInput(
+            "--clients and --seconds must be at least 1".to_string(),
+        ));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failure(format!("cannot start the async runtime: {e}")))?;
+    if args.issue {
+        let request = proto::IssueCertificateRequest {
+            unit_code: args.unit.clone(),
+            role: proto::CertificateRole::Organisation as i32,
+            leader_id: String::new(),
+            key: Some(proto::issue_certificate_request::Key::Generate(
+                key_type_to_proto(args.key_type) as i32,
+            )),
+        };
+        runtime
+            .block_on(async {
+                let mut client = client::certificate_authority(&args.server).await?;
+                Ok::<_, client::ClientError>(client.issue_certificate(request).await?)
+            })
+            .map_err(client_error)?;
+    }
+    let pdf = Arc::new(crate::sign::sample::one_page_pdf());
+    let run_id = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    // One call first: a server that refuses is reported, not measured.
+    runtime
+        .block_on(async {
+            let mut client = client::signing(&args.server).await?;
+            let request = sign_request(&pdf, &args.unit, format!("bench-{run_id}-check"));
+            Ok::<_, client::ClientError>(client.sign(request).await?)
+        })
+        .map_err(client_error)?;
+    let warm_up = Duration::from_secs(1);
+    let measured = Duration::from_secs(args.seconds);
+    let (latencies, failures, elapsed) = runtime.block_on(load(
+        &args.server,
+        &args.unit,
+        args.clients,
+        pdf,
+        run_id,
+        warm_up,
+        measured,
+    ))?;
+    drop(runtime);
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let raw = raw_rate(
+        args.key_type,
+        threads,
+        Duration::from_secs(args.seconds.min(5)),
+    )?;
+    let mut sorted = latencies;
+    sorted.sort_unstable();
+    let documents = sorted.len() as u64;
+    let per_second = documents as f64 / elapsed.as_secs_f64();
+    let report = SignBenchReport {
+        clients: args.clients,
+        seconds: elapsed.as_secs_f64(),
+        documents,
+        failures,
+        documents_per_second: per_second,
+        latency_p50_ms: percentile(&sorted, 50.0),
+        latency_p99_ms: percentile(&sorted, 99.0),
+        latency_max_ms: sorted.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
+        key_type: format!("{:?}", args.key_type).to_lowercase(),
+        raw_threads: threads,
+        raw_signatures_per_second: raw,
+        ratio_to_raw: if raw > 0.0 { per_second / raw } else { 0.0 },
+    };
+    if args.json {
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|e| CliError::Failure(format!("cannot write JSON: {e}")))?;
+        println!("{text}");
+    } else {
+        println!(
+            "signed {} documents in {:.1} s with {} clients: {:.0} documents/s",
+            report.documents, report.seconds, report.clients, report.documents_per_second
+        );
+        println!(
+            "latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {} failed",
+            report.latency_p50_ms, report.latency_p99_ms, report.latency_max_ms, report.failures
+        );
+        println!(
+            "raw {} signatures on {} threads: {:.0}/s; server rate / raw rate = {:.2}",
+            report.key_type,
+            report.raw_threads,
+            report.raw_signatures_per_second,
+            report.ratio_to_raw
+        );
+    }
+    if report.failures > 0 {
+        return Err(CliError::Failure(format!(
+            "{} Sign calls failed during the run",
+            report.failures
+        )));
+    }
+    Ok(())
+}
+
+fn sign_request(pdf: &[u8], unit: &str, document_id: String) -> SignRequest {
+    SignRequest {
+        pdf: pdf.to_vec(),
+        unit_code: unit.to_string(),
+        role: SignerRole::Organisation as i32,
+        document_id,
+        ..SignRequest::default()
+    }
+}
+
+/// Runs `clients` loops of Sign calls; latencies of calls that finished
+/// after the warm-up and before its end, failures, and the measured span.
+async fn load(
+    server: &str,
+    unit: &str,
+    clients: usize,
+    pdf: Arc<Vec<u8>>,
+    run_id: u128,
+    warm_up: Duration,
+    measured: Duration,
+) -> Result<(Vec<Duration>, u64, Duration), CliError> {
+    let start = Instant::now() + warm_up;
+    let end = start + measured;
+    let mut tasks = Vec::with_capacity(clients);
+    for index in 0..clients {
+        let mut client = client::signing(server).await.map_err(client_error)?;
+        let pdf = pdf.clone();
+        let unit = unit.to_string();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut failures = 0u64;
+            let mut sequence = 0u64;
+            while Instant::now() < end {
+                sequence += 1;
+                let request =
+                    sign_request(&pdf, &unit, format!("bench-{run_id}-{index}-{sequence}"));
+                let began = Instant::now();
+                let result = client.sign(request).await;
+                let finished = Instant::now();
+                if began >= start && finished <= end {
+                    match result {
+                        Ok(_) => latencies.push(finished - began),
+                        Err(_) => failures += 1,
+                    }
+                }
+            }
+            (latencies, failures)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut failures = 0;
+    for task in tasks {
+        let (mine, failed) = task
+            .await
+            .map_err(|e| CliError::Failure(format!("a client task failed: {e}")))?;
+        latencies.extend(mine);
+        failures += failed;
+    }
+    Ok((latencies, failures, measured))
+}
+
+/// The `p`th percentile of sorted latencies, in milliseconds.
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1e3
+}
+
+/// Signatures per second of a fresh key of `key_type` on `threads` threads
+/// signing 32-byte messages for `span`.
+fn raw_rate(key_type: KeyTypeArg, threads: usize, span: Duration) -> Result<f64, CliError> {
+    let key = fresh_key(key_type)?;
+    let message = [0x5au8; 32];
+    let counts: Vec<u64> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let key = key.clone();
+                scope.spawn(move || {
+                    let end = Instant::now() + span;
+                    let mut count = 0u64;
+                    while Instant::now() < end {
+                        if key.sign(&message).is_ok() {
+                            count += 1;
+                        }
+                    }
+                    count
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().unwrap_or(0))
+            .collect()
+    });
+    Ok(counts.iter().sum::<u64>() as f64 / span.as_secs_f64())
+}
+
+fn fresh_key(key_type: KeyTypeArg) -> Result<Arc<dyn SigningKey>, CliError> {
+    let algorithm = match key_type {
+        KeyTypeArg::P256 => crate::ca::KeyAlgorithm::EcdsaP256,
+        KeyTypeArg::P384 => crate::ca::KeyAlgorithm::EcdsaP384,
+        KeyTypeArg::Rsa2048 => crate::ca::KeyAlgorithm::Rsa2048,
+        KeyTypeArg::Rsa3072 => crate::ca::KeyAlgorithm::Rsa3072,
+    };
+    let pkcs8 = crate::ca::generate_pkcs8(algorithm)
+        .map_err(|e| CliError::Failure(format!("cannot generate a {algorithm} key: {e}")))?;
+    crate::keyfile::private_key_from_pkcs8(
+        &pkcs8,
+        std::path::Path::new("bench key"),
+        RsaPadding::Pkcs1,
+    )
+    .map_err(|e| CliError::Failure(e.to_string()))
+}
+
+fn key_type_to_proto(key_type: KeyTypeArg) -> proto::KeyType {
+    match key_type {
+        KeyTypeArg::P256 => proto::KeyType::EcdsaP256,
+        KeyTypeArg::P384 => proto::KeyType::EcdsaP384,
+        KeyTypeArg::Rsa2048 => proto::KeyType::Rsa2048,
+        KeyTypeArg::Rsa3072 => proto::KeyType::Rsa3072,
+    }
+}
