@@ -120,7 +120,8 @@ pub async fn prepare(config: &ServeConfig, now: SystemTime) -> Result<ServerStat
     let registry = records.units().await?;
     let kek =
         ca::DevPki::new(data_dir).key_encryption_key(config.key_encryption_key_file.as_deref())?;
-    let report = ca::ensure_dev_pki_with_kek(data_dir, &registry, &kek, now)?;
+    let public_url = config.public_url();
+    let report = ca::ensure_published_dev_pki(data_dir, &registry, &kek, Some(&public_url), now)?;
     created.extend(report.issued);
     let keys = KeyStore::load_data_dir(data_dir, &registry, config.rsa_padding.into(), &kek)?;
     let mut anchor_files = Vec::new();
@@ -146,7 +147,7 @@ pub async fn prepare(config: &ServeConfig, now: SystemTime) -> Result<ServerStat
         tokens: Tokens::new(&config.tokens)?,
         rsa_padding: config.rsa_padding.into(),
         anchors: anchors.clone(),
-        public_url: &config.public_url(),
+        public_url: &public_url,
     })?;
     authority
         .register_development_certificates(data_dir, &registry, now)

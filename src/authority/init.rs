@@ -22,11 +22,13 @@ pub struct InitReport {
     pub key_encryption_key: PathBuf,
 }
 
-/// Creates the root and issuing CA under `data_dir` unless they exist. Unit
+/// Creates the root and issuing CA under `data_dir` unless they exist, the
+/// issuing CA naming the root's CRL and certificate under `public_url`. Unit
 /// and leader certificates follow when `kyso serve` first starts.
 pub fn init_authority(
     data_dir: &Path,
     key_encryption_key_file: Option<&Path>,
+    public_url: &str,
     now: SystemTime,
 ) -> Result<InitReport, AuthorityError> {
     std::fs::create_dir_all(data_dir).map_err(|source| AuthorityError::Io {
@@ -38,7 +40,7 @@ pub fn init_authority(
     let kek = layout.key_encryption_key(key_encryption_key_file)?;
     let no_units = UnitRegistry::new(Vec::new())
         .map_err(|error| AuthorityError::Internal(error.to_string()))?;
-    ca::ensure_dev_pki_with_kek(data_dir, &no_units, &kek, now)?;
+    ca::ensure_published_dev_pki(data_dir, &no_units, &kek, Some(public_url), now)?;
     let key_encryption_key =
         if std::env::var_os(crate::custody::KeyEncryptionKey::ENVIRONMENT_VARIABLE).is_some() {
             PathBuf::from(format!(

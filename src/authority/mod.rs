@@ -33,8 +33,8 @@ use std::time::{Duration, SystemTime};
 use zeroize::Zeroizing;
 
 use crate::ca::{
-    self, CertificateAuthority, CertificateRole, CertifiedKey, DevPki, KeyAlgorithm, LeafKey,
-    Profile, Publication, RevocationReason,
+    self, CertificateAuthority, CertificateRole, DevPki, KeyAlgorithm, LeafKey, Profile,
+    Publication, RevocationReason,
 };
 use crate::chain::TrustAnchors;
 use crate::cms::CertificateInfo;
@@ -164,8 +164,8 @@ impl Authority {
         })?;
         let root_key_pem = Zeroizing::new(keyfile::encode_pem("PRIVATE KEY", &root_key));
         let mut root = CertificateAuthority::from_pem(&root_pem, &root_key_pem)?;
-        issuing.set_publication(Some(publication(setup.public_url, ISSUING_CA)));
-        root.set_publication(Some(publication(setup.public_url, ROOT_CA)));
+        issuing.set_publication(Some(Publication::at(setup.public_url, ISSUING_CA)));
+        root.set_publication(Some(Publication::at(setup.public_url, ROOT_CA)));
         let issuers = vec![
             issuing.certificate_der().to_vec(),
             root.certificate_der().to_vec(),
@@ -276,16 +276,18 @@ impl Authority {
             }
         })
         .await?;
-        let record = self.record_for(
-            &certified,
-            Some(ISSUING_CA.to_string()),
-            Some(unit.clone()),
-            role.clone(),
-            custody,
-            CertificateOrigin::Issued,
-            self.issuers.clone(),
-            now,
-        )?;
+        let record = CertificateRecord {
+            issuer_ca: Some(ISSUING_CA.to_string()),
+            unit: Some(unit.clone()),
+            role: role.clone(),
+            chain_der: self.issuers.clone(),
+            ..registration(
+                &certified.certificate_der,
+                custody,
+                CertificateOrigin::Issued,
+                now,
+            )?
+        };
         self.store.add_certificate(&record).await?;
         let key = match (&record.custody, token_key) {
             (KeyCustody::Sealed { .. }, _) => Some(crate::keyfile::private_key_from_pkcs8(
@@ -349,21 +351,18 @@ impl Authority {
             Ok((identity, armoured))
         })
         .await?;
-        let certified = CertifiedKey {
-            certificate_pem: keyfile::encode_pem("CERTIFICATE", &identity.certificate_der),
-            certificate_der: identity.certificate_der.clone(),
-            private_key_pkcs8_der: Vec::new(),
+        let record = CertificateRecord {
+            issuer_ca: None,
+            unit: Some(unit.clone()),
+            role: role.clone(),
+            chain_der: identity.chain_der.clone(),
+            ..registration(
+                &identity.certificate_der,
+                KeyCustody::Sealed { armoured },
+                CertificateOrigin::Imported,
+                now,
+            )?
         };
-        let record = self.record_for(
-            &certified,
-            None,
-            Some(unit.clone()),
-            role.clone(),
-            KeyCustody::Sealed { armoured },
-            CertificateOrigin::Imported,
-            identity.chain_der.clone(),
-            now,
-        )?;
         self.store.add_certificate(&record).await?;
         let key = keyfile::private_key_from_pkcs8(
             &identity.private_key_pkcs8_der,
@@ -387,10 +386,11 @@ impl Authority {
     pub async fn find(&self, id: &str) -> Result<CertificateRecord, AuthorityError> {
         let id = id.trim();
         let lower = id.to_ascii_lowercase();
-        if lower.len() == 64 && lower.bytes().all(|b| b.is_ascii_hexdigit()) {
-            if let Some(record) = self.store.certificate(&lower).await? {
-                return Ok(record);
-            }
+        if lower.len() == 64
+            && lower.bytes().all(|b| b.is_ascii_hexdigit())
+            && let Some(record) = self.store.certificate(&lower).await?
+        {
+            return Ok(record);
         }
         let serial: String = id
             .chars()
@@ -479,47 +479,36 @@ impl Authority {
             .await?
             .map(|evidence| evidence.signed_at))
     }
-
-    fn record_for(
-        &self,
-        certified: &CertifiedKey,
-        issuer_ca: Option<String>,
-        unit: Option<UnitCode>,
-        role: CertificateRole,
-        custody: KeyCustody,
-        origin: CertificateOrigin,
-        chain_der: Vec<Vec<u8>>,
-        now: SystemTime,
-    ) -> Result<CertificateRecord, AuthorityError> {
-        let info = CertificateInfo::from_der(&certified.certificate_der)
-            .map_err(|error| AuthorityError::Internal(error.to_string()))?;
-        Ok(CertificateRecord {
-            fingerprint: fingerprint(&certified.certificate_der),
-            issuer_ca,
-            serial: info.serial_hex,
-            subject: info.subject,
-            unit,
-            role,
-            key_algorithm: crate::sign::describe_key(&certified.certificate_der)
-                .map_err(|error| AuthorityError::Internal(error.to_string()))?,
-            custody,
-            origin,
-            not_before: info.not_before,
-            not_after: info.not_after,
-            registered_at: now,
-            certificate_der: certified.certificate_der.clone(),
-            chain_der,
-            revocation: None,
-        })
-    }
 }
 
-/// The publication points of the CA `name` under `base`.
-fn publication(base: &str, name: &str) -> Publication {
-    Publication {
-        crl_url: format!("{base}/crl/{name}.crl"),
-        certificate_url: format!("{base}/ca/{name}.crt"),
-    }
+/// The register's entry for a certificate, with the facts read from its DER;
+/// issuer CA, unit, role and chain are the caller's to fill in (here: none,
+/// an organisation, no chain).
+pub(crate) fn registration(
+    certificate_der: &[u8],
+    custody: KeyCustody,
+    origin: CertificateOrigin,
+    now: SystemTime,
+) -> Result<CertificateRecord, AuthorityError> {
+    let info = CertificateInfo::from_der(certificate_der)
+        .map_err(|error| AuthorityError::Internal(error.to_string()))?;
+    Ok(CertificateRecord {
+        fingerprint: fingerprint(certificate_der),
+        issuer_ca: None,
+        serial: info.serial_hex,
+        subject: info.subject,
+        unit: None,
+        role: CertificateRole::Organisation,
+        key_algorithm: crate::sign::describe_key(certificate_der)?,
+        custody,
+        origin,
+        not_before: info.not_before,
+        not_after: info.not_after,
+        registered_at: now,
+        certificate_der: certificate_der.to_vec(),
+        chain_der: Vec::new(),
+        revocation: None,
+    })
 }
 
 /// SHA-256 of a certificate's DER, lower-case hex.

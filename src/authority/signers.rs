@@ -9,7 +9,6 @@ use std::time::SystemTime;
 
 use super::{Authority, AuthorityError, ISSUING_CA, fingerprint, sealing_purpose};
 use crate::ca::{CertificateRole, DevPki};
-use crate::cms::CertificateInfo;
 use crate::crypto::SigningKey;
 use crate::custody;
 use crate::keyfile;
@@ -58,24 +57,17 @@ impl Authority {
                 if known.contains(&fingerprint(&der)) {
                     continue;
                 }
-                let info = CertificateInfo::from_der(&der)
-                    .map_err(|error| AuthorityError::Internal(error.to_string()))?;
                 let record = CertificateRecord {
-                    fingerprint: fingerprint(&der),
                     issuer_ca: Some(ISSUING_CA.to_string()),
-                    serial: info.serial_hex,
-                    subject: info.subject,
                     unit: Some(unit.code.clone()),
                     role,
-                    key_algorithm: crate::sign::describe_key(&der)?,
-                    custody: KeyCustody::DataDirectory,
-                    origin: CertificateOrigin::Development,
-                    not_before: info.not_before,
-                    not_after: info.not_after,
-                    registered_at: now,
-                    certificate_der: der,
                     chain_der: self.issuers.clone(),
-                    revocation: None,
+                    ..super::registration(
+                        &der,
+                        KeyCustody::DataDirectory,
+                        CertificateOrigin::Development,
+                        now,
+                    )?
                 };
                 if self.store.add_certificate(&record).await? {
                     added += 1;

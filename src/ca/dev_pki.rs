@@ -281,13 +281,31 @@ pub fn ensure_dev_pki_with_kek(
     kek: &KeyEncryptionKey,
     now: SystemTime,
 ) -> Result<DevPkiReport, CaError> {
+    ensure_published_dev_pki(data_dir, registry, kek, None, now)
+}
+
+/// [`ensure_dev_pki_with_kek`] for a server reachable at `public_url`: every
+/// certificate issued now (the issuing CA, when the hierarchy is created, and
+/// unit and leader certificates) names the CRL and the issuer certificate
+/// that server publishes ([`Publication::at`]).
+///
+/// [`Publication::at`]: super::Publication::at
+pub fn ensure_published_dev_pki(
+    data_dir: &Path,
+    registry: &UnitRegistry,
+    kek: &KeyEncryptionKey,
+    public_url: Option<&str>,
+    now: SystemTime,
+) -> Result<DevPkiReport, CaError> {
+    let publication = |name: &str| public_url.map(|base| super::Publication::at(base, name));
     let layout = DevPki::new(data_dir);
     private_dir(&layout.pki_dir())?;
     let created = !exists(&layout.marker_path())?;
     let mut issued = Vec::new();
 
     let issuing_ca = if created {
-        let root = CertificateAuthority::new_root(ROOT_COMMON_NAME, ORGANISATION, now)?;
+        let mut root = CertificateAuthority::new_root(ROOT_COMMON_NAME, ORGANISATION, now)?;
+        root.set_publication(publication("root"));
         let issuing = root.issue_intermediate(ISSUING_COMMON_NAME, ORGANISATION, now)?;
         write_sealed_key(
             &layout,
@@ -322,6 +340,8 @@ pub fn ensure_dev_pki_with_kek(
     } else {
         layout.load_issuing_ca_with_kek(kek)?
     };
+    let mut issuing_ca = issuing_ca;
+    issuing_ca.set_publication(publication("issuing"));
 
     for unit in registry.units() {
         let unit_dir = layout.unit_dir(&unit.code);

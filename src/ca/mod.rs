@@ -38,7 +38,9 @@ use crate::datetime::rfc3339;
 use crate::units::{Leader, Unit};
 
 pub use authority::{CertificateAuthority, generate_pkcs8};
-pub use dev_pki::{DevPki, DevPkiReport, ensure_dev_pki, ensure_dev_pki_with_kek};
+pub use dev_pki::{
+    DevPki, DevPkiReport, ensure_dev_pki, ensure_dev_pki_with_kek, ensure_published_dev_pki,
+};
 pub use import::{
     CertificatesAndKey, ImportError, ImportedIdentity, check_import, read_pem, read_pkcs12,
 };
@@ -168,6 +170,18 @@ pub struct Publication {
     pub crl_url: String,
     /// The URL of the CA's certificate (DER).
     pub certificate_url: String,
+}
+
+impl Publication {
+    /// Where `kyso serve` at `base_url` publishes the CA `name` (`issuing` or
+    /// `root`): `<base>/crl/<name>.crl` and `<base>/ca/<name>.crt`.
+    pub fn at(base_url: &str, name: &str) -> Self {
+        let base = base_url.trim_end_matches('/');
+        Self {
+            crl_url: format!("{base}/crl/{name}.crl"),
+            certificate_url: format!("{base}/ca/{name}.crt"),
+        }
+    }
 }
 
 /// A certificate to list in a CRL (RFC 5280 §5.1.2.6).

@@ -405,6 +405,7 @@ fn init(args: InitArgs) -> Result<(), CliError> {
     let report = crate::authority::init_authority(
         &config.data_dir,
         config.key_encryption_key_file.as_deref(),
+        &config.public_url(),
         SystemTime::now(),
     )
     .map_err(|e| CliError::Failure(e.to_string()))?;

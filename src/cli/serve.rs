@@ -89,23 +89,28 @@ pub(super) fn run(args: ServeArgs) -> Result<(), CliError> {
         database_url: args.database_url,
         public_url: args.public_url,
     };
-    let config = ServeConfig::load(args.config.as_deref(), &overrides)
+    let mut config = ServeConfig::load(args.config.as_deref(), &overrides)
         .map_err(|e| CliError::BadInput(e.to_string()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::Failure(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
-        let state = server::prepare(&config, SystemTime::now())
-            .await
-            .map_err(|e| CliError::Failure(e.to_string()))?;
-        print_state(&config, &state);
         let listener = server::bind(&config)
             .await
             .map_err(|e| CliError::Failure(e.to_string()))?;
         let address = listener
             .local_addr()
             .map_err(|e| CliError::Failure(e.to_string()))?;
+        // Certificates name the address this server really answers at (the
+        // port, when --listen asked for any).
+        if config.public_url.is_none() {
+            config.public_url = Some(format!("http://{address}"));
+        }
+        let state = server::prepare(&config, SystemTime::now())
+            .await
+            .map_err(|e| CliError::Failure(e.to_string()))?;
+        print_state(&config, &state);
         // Tests and scripts read this line to find the port.
         println!("kyso listening on {address}");
         server::run(listener, &state, &config, shutdown_signal())
@@ -149,6 +154,11 @@ fn print_state(config: &ServeConfig, state: &server::ServerState) {
         state.registry.units().len(),
         state.keys.len(),
         state.anchors.len()
+    );
+    println!(
+        "CRLs and CA certificates over HTTP: {}/crl/issuing.crl, {}/ca/issuing.crt",
+        config.public_url(),
+        config.public_url()
     );
 }
 
