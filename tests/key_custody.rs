@@ -176,11 +176,80 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
+/// Issues the unit a P-256 organisation certificate and its leader an
+/// RSA-2048 one, both keys generated and kept by kyso.
+fn issue_kept_keys(url: &str) {
+    use kyso::api::proto::certificate_authority_service_client::CertificateAuthorityServiceClient;
+    use kyso::api::proto::issue_certificate_request::Key;
+    use kyso::api::proto::{CertificateRole, IssueCertificateRequest, KeyType};
+    runtime().block_on(async {
+        let mut client = CertificateAuthorityServiceClient::connect(url.to_string())
+            .await
+            .expect("connect");
+        for (role, leader, key_type) in [
+            (CertificateRole::Organisation, "", KeyType::EcdsaP256),
+            (CertificateRole::Leader, LEADER, KeyType::Rsa2048),
+        ] {
+            client
+                .issue_certificate(IssueCertificateRequest {
+                    unit_code: UNIT.to_string(),
+                    role: role as i32,
+                    leader_id: leader.to_string(),
+                    key: Some(Key::Generate(key_type as i32)),
+                })
+                .await
+                .expect("issue");
+        }
+    });
+}
+
+/// The keys sealed into the certificate register, opened with `kek`. The
+/// database is read from a copy, so that the files the server left are
+/// searched as it left them.
+fn register_keys(data_dir: &Path, kek: &KeyEncryptionKey) -> Vec<Vec<u8>> {
+    use kyso::records::{CertificateFilter, KeyCustody, RecordStore};
+    let copy = tempfile::tempdir().expect("tempdir");
+    for suffix in ["", "-wal", "-shm"] {
+        let name = format!("records.db{suffix}");
+        if data_dir.join(&name).exists() {
+            std::fs::copy(data_dir.join(&name), copy.path().join(&name)).expect("copy");
+        }
+    }
+    runtime().block_on(async {
+        let store = RecordStore::open(&RecordStore::sqlite_url(&copy.path().join("records.db")))
+            .await
+            .expect("open records");
+        let records = store
+            .certificates(&CertificateFilter::all(std::time::SystemTime::now()))
+            .await
+            .expect("certificates");
+        store.close().await;
+        records
+            .into_iter()
+            .filter_map(|record| match record.custody {
+                KeyCustody::Sealed { armoured } => Some(
+                    custody::unseal(
+                        kek,
+                        &kyso::authority::sealing_purpose(&record.fingerprint),
+                        armoured.as_bytes(),
+                        Path::new("register"),
+                    )
+                    .expect("unseal a registered key")
+                    .to_vec(),
+                ),
+                _ => None,
+            })
+            .collect()
+    })
+}
+
 #[test]
 fn after_serving_and_signing_no_file_in_the_data_directory_holds_a_private_key_in_clear() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data_dir = dir.path().join("data");
     let server = KysoServer::start(&data_dir, &[]);
+    sign_twice(&server.url);
+    issue_kept_keys(&server.url);
     sign_twice(&server.url);
     drop(server);
 
@@ -219,16 +288,45 @@ fn after_serving_and_signing_no_file_in_the_data_directory_holds_a_private_key_i
     }
     // Root, issuing CA, and every unit's organisation and leaders.
     assert!(secrets.len() >= 4 * 4, "{} secrets", secrets.len());
+    // Keys kyso generated for certificates issued through its CA live sealed
+    // in the records database.
+    let registered = register_keys(&data_dir, &kek);
+    assert_eq!(
+        registered.len(),
+        2,
+        "the two issued keys are in the register"
+    );
+    let register = PathBuf::from("records.db (certificate register)");
+    for pkcs8 in registered {
+        let base64 = pem::encode(&pem::Pem::new("X", pkcs8.clone()));
+        let base64_line = base64.lines().nth(1).expect("a base64 line").to_string();
+        if let Some(scalar) = ec_private_scalar(&pkcs8) {
+            secrets.push((register.clone(), scalar.to_vec()));
+            secrets.push((register.clone(), hex(scalar).into_bytes()));
+        }
+        secrets.push((register.clone(), base64_line.into_bytes()));
+        secrets.push((register.clone(), pkcs8));
+    }
 
     let kek_bytes = std::fs::read(&kek_path).expect("read KEK");
     for file in &all {
         let bytes = std::fs::read(file).expect("read");
-        let text = String::from_utf8_lossy(&bytes).replace(custody::SEALED_LABEL, "");
-        assert!(
-            !text.contains("PRIVATE KEY"),
-            "{} holds a PEM private key",
-            file.display()
-        );
+        // Clear PEM keys of every kind; kyso's own armour is
+        // "BEGIN KYSO SEALED PRIVATE KEY", which none of these match (a
+        // database page boundary may split that label, so it is not simply
+        // removed and searched for "PRIVATE KEY").
+        for header in [
+            "BEGIN PRIVATE KEY",
+            "BEGIN RSA PRIVATE KEY",
+            "BEGIN EC PRIVATE KEY",
+            "BEGIN ENCRYPTED PRIVATE KEY",
+        ] {
+            assert!(
+                !contains(&bytes, header.as_bytes()),
+                "{} holds a PEM private key ({header})",
+                file.display()
+            );
+        }
         assert!(
             !contains(&bytes, &kek_bytes),
             "{} holds the key-encryption key",

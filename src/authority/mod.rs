@@ -518,7 +518,7 @@ pub fn fingerprint(certificate_der: &[u8]) -> String {
 
 /// What a key registered with its certificate is sealed for: the sealed
 /// text only opens as the key of that certificate.
-fn sealing_purpose(fingerprint: &str) -> String {
+pub fn sealing_purpose(fingerprint: &str) -> String {
     format!("certificate {fingerprint}")
 }
 
