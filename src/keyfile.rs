@@ -49,6 +49,12 @@ pub enum KeyFileError {
         /// The crypto layer's error.
         source: CryptoError,
     },
+    /// The password does not open the PKCS#12 file (its MAC does not verify).
+    #[error("the password does not open the PKCS#12 file {path}")]
+    Pkcs12Password {
+        /// The file.
+        path: PathBuf,
+    },
     /// The PKCS#12 file could not be opened.
     #[error("cannot open PKCS#12 {path}: wrong password or damaged file ({reason})")]
     Pkcs12 {
@@ -173,36 +179,59 @@ pub fn read_pkcs12(
     rsa_padding: RsaPadding,
 ) -> Result<KeyMaterial, KeyFileError> {
     let bytes = read(path)?;
+    let (certificates, pkcs8) = parse_pkcs12(&bytes, password, path)?;
+    let key =
+        RingSigningKey::from_pkcs8(&pkcs8, rsa_padding).map_err(|source| KeyFileError::Key {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(KeyMaterial {
+        key: Arc::new(key),
+        chain: certificates,
+    })
+}
+
+/// Certificates (DER, the key's own first) and the key's PKCS#8 DER, wiped
+/// when dropped.
+pub type CertificatesAndKey = (Vec<Vec<u8>>, zeroize::Zeroizing<Vec<u8>>);
+
+/// The certificates (the key's first) and the PKCS#8 private key of a
+/// PKCS#12 file's bytes; `path` names the file in errors. A password that
+/// does not open the file is [`KeyFileError::Pkcs12Password`].
+pub fn parse_pkcs12(
+    bytes: &[u8],
+    password: &str,
+    path: &Path,
+) -> Result<CertificatesAndKey, KeyFileError> {
     let store = p12_keystore::KeyStore::from_pkcs12(
-        &bytes,
+        bytes,
         password,
         p12_keystore::Pkcs12ImportPolicy::Strict,
     )
-    .map_err(|e| KeyFileError::Pkcs12 {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
+    .map_err(|error| match error {
+        p12_keystore::error::Error::MacError(_) => KeyFileError::Pkcs12Password {
+            path: path.to_path_buf(),
+        },
+        other => KeyFileError::Pkcs12 {
+            path: path.to_path_buf(),
+            reason: other.to_string(),
+        },
     })?;
     let (_, chain) = store
         .private_key_chain()
         .ok_or_else(|| KeyFileError::Pkcs12WithoutKey {
             path: path.to_path_buf(),
         })?;
-    let key = RingSigningKey::from_pkcs8(chain.key().as_der(), rsa_padding).map_err(|source| {
-        KeyFileError::Key {
-            path: path.to_path_buf(),
-            source,
-        }
-    })?;
     let certificates: Vec<Vec<u8>> = chain.certs().iter().map(|c| c.as_der().to_vec()).collect();
     if certificates.is_empty() {
         return Err(KeyFileError::Pkcs12WithoutKey {
             path: path.to_path_buf(),
         });
     }
-    Ok(KeyMaterial {
-        key: Arc::new(key),
-        chain: certificates,
-    })
+    Ok((
+        certificates,
+        zeroize::Zeroizing::new(chain.key().as_der().to_vec()),
+    ))
 }
 
 /// The contents of the first PEM block labelled `label` in `bytes`.

@@ -113,6 +113,74 @@ fn serial_bytes(hex: &str) -> Result<Vec<u8>, AuthorityError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::authority::{AuthoritySetup, Tokens};
+    use crate::chain::TrustAnchors;
+    use crate::custody::KeyEncryptionKey;
+    use crate::records::RecordStore;
+    use crate::units::UnitRegistry;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    const HOUR: Duration = Duration::from_secs(3_600);
+
+    async fn authority(data: &std::path::Path, now: SystemTime) -> Authority {
+        std::fs::create_dir_all(data).expect("data dir");
+        let kek = || KeyEncryptionKey::from_bytes([7; 32]);
+        let no_units = UnitRegistry::new(Vec::new()).expect("registry");
+        crate::ca::ensure_published_dev_pki(data, &no_units, &kek(), Some("http://kyso.test"), now)
+            .expect("CA");
+        let store = RecordStore::open(&RecordStore::sqlite_url(&data.join("records.db")))
+            .await
+            .expect("records");
+        Authority::open(AuthoritySetup {
+            data_dir: data,
+            store,
+            keys: Arc::default(),
+            kek: kek(),
+            tokens: Tokens::default(),
+            rsa_padding: crate::crypto::RsaPadding::Pkcs1,
+            anchors: Arc::new(TrustAnchors::from_der(Vec::new()).expect("anchors")),
+            public_url: "http://kyso.test",
+        })
+        .expect("authority")
+    }
+
+    #[tokio::test]
+    async fn a_crl_is_published_again_once_less_than_six_hours_are_left_before_its_next_update() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Whole seconds: the register keeps microseconds.
+        let seconds = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(seconds);
+        let authority = authority(&dir.path().join("data"), now).await;
+        let first = authority.current_crl(ISSUING_CA, now).await.expect("crl");
+        assert_eq!(first.number, 1);
+        assert_eq!(first.next_update, now + CRL_VALIDITY);
+        let seven_hours_left = now + 17 * HOUR;
+        let kept = authority
+            .current_crl(ISSUING_CA, seven_hours_left)
+            .await
+            .expect("crl");
+        assert_eq!(
+            kept.number, 1,
+            "seven hours left: the CRL is still handed out"
+        );
+        let five_hours_left = now + 19 * HOUR;
+        let renewed = authority
+            .current_crl(ISSUING_CA, five_hours_left)
+            .await
+            .expect("crl");
+        assert_eq!(renewed.number, 2);
+        assert_eq!(renewed.next_update, five_hours_left + CRL_VALIDITY);
+        let root = authority.current_crl(ROOT_CA, now).await.expect("root crl");
+        assert_eq!(root.number, 1, "each CA numbers its own CRLs");
+        assert!(matches!(
+            authority.current_crl("other", now).await,
+            Err(AuthorityError::UnknownCa { .. })
+        ));
+    }
 
     #[test]
     fn serial_numbers_in_hex_become_their_bytes() {

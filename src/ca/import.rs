@@ -19,9 +19,7 @@ use crate::crypto::{CryptoError, RingSigningKey, RsaPadding, SigningKey};
 use crate::datetime::rfc3339;
 use crate::keyfile::{self, KeyFileError};
 
-/// What [`read_pkcs12`] and [`read_pem`] return: DER certificates (the key's first, then its
-/// issuers) and the PKCS#8 DER private key, wiped on drop.
-pub type CertificatesAndKey = (Vec<Vec<u8>>, Zeroizing<Vec<u8>>);
+pub use crate::keyfile::CertificatesAndKey;
 
 /// A certificate from an outside CA with its key, checked by [`check_import`].
 pub struct ImportedIdentity {
@@ -146,25 +144,13 @@ pub enum ImportError {
 /// Reads a PKCS#12 file (RFC 7292): the certificates (the key's first, then its issuers) and
 /// the PKCS#8 private key.
 pub fn read_pkcs12(bytes: &[u8], password: &str) -> Result<CertificatesAndKey, ImportError> {
-    let store = p12_keystore::KeyStore::from_pkcs12(
-        bytes,
-        password,
-        p12_keystore::Pkcs12ImportPolicy::Strict,
-    )
-    .map_err(|error| match error {
-        p12_keystore::error::Error::MacError(_) => ImportError::WrongPassword,
+    keyfile::parse_pkcs12(bytes, password, Path::new("PKCS#12")).map_err(|error| match error {
+        KeyFileError::Pkcs12Password { .. } => ImportError::WrongPassword,
+        KeyFileError::Pkcs12WithoutKey { .. } => ImportError::Pkcs12WithoutKey,
         other => ImportError::Pkcs12 {
             reason: other.to_string(),
         },
-    })?;
-    let (_, chain) = store
-        .private_key_chain()
-        .ok_or(ImportError::Pkcs12WithoutKey)?;
-    let certificates: Vec<Vec<u8>> = chain.certs().iter().map(|c| c.as_der().to_vec()).collect();
-    if certificates.is_empty() {
-        return Err(ImportError::Pkcs12WithoutKey);
-    }
-    Ok((certificates, Zeroizing::new(chain.key().as_der().to_vec())))
+    })
 }
 
 /// Reads PEM certificates (the key's first, then its issuers) and a PEM PKCS#8 private key

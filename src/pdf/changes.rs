@@ -29,27 +29,72 @@ pub enum ChangeLevel {
     Other,
 }
 
+/// The end-of-file marker that closes a revision (ISO 32000-2 §7.5.5).
+const MARKER: &[u8] = b"%%EOF";
+
 /// The ends (just past `%%EOF` and its end-of-line) of every revision in
 /// the file, in order.
 pub fn revision_ends(bytes: &[u8]) -> Vec<usize> {
-    const MARKER: &[u8] = b"%%EOF";
     let mut ends = Vec::new();
     let mut from = 0;
-    while let Some(found) = bytes
-        .get(from..)
-        .and_then(|rest| rest.windows(MARKER.len()).position(|w| w == MARKER))
-    {
-        let mut end = from + found + MARKER.len();
-        if bytes.get(end) == Some(&b'\r') {
-            end += 1;
-        }
-        if bytes.get(end) == Some(&b'\n') {
-            end += 1;
-        }
+    while let Some(found) = find_marker(bytes, from) {
+        let end = past_end_of_line(bytes, found + MARKER.len());
         ends.push(end);
         from = end;
     }
     ends
+}
+
+/// The end of the last revision, as [`revision_ends`] would give it, found
+/// by searching back from the end of the file: markers cannot overlap, so
+/// the last one found forwards is the last one in the file.
+fn last_revision_end(bytes: &[u8]) -> Option<usize> {
+    let found = (0..=bytes.len().checked_sub(MARKER.len())?)
+        .rev()
+        .find(|at| bytes[*at] == b'%' && bytes[*at..].starts_with(MARKER))?;
+    Some(past_end_of_line(bytes, found + MARKER.len()))
+}
+
+/// `at`, moved past a CR, an LF or a CRLF.
+fn past_end_of_line(bytes: &[u8], mut at: usize) -> usize {
+    if bytes.get(at) == Some(&b'\r') {
+        at += 1;
+    }
+    if bytes.get(at) == Some(&b'\n') {
+        at += 1;
+    }
+    at
+}
+
+/// The first `%%EOF` at or after `from`. The marker starts with `%%`,
+/// which the scan looks for a block at a time (the compiler turns the
+/// fixed-size inner loop into vector compares): `%` alone is common in
+/// binary data, `%%` is not.
+fn find_marker(bytes: &[u8], mut from: usize) -> Option<usize> {
+    const BLOCK: usize = 32;
+    loop {
+        let rest = bytes.get(from..)?;
+        let mut skipped = 0;
+        while let Some(window) = rest
+            .get(skipped..skipped + BLOCK + 1)
+            .and_then(|window| <&[u8; BLOCK + 1]>::try_from(window).ok())
+        {
+            let mut pair = false;
+            for i in 0..BLOCK {
+                pair |= (window[i] == b'%') & (window[i + 1] == b'%');
+            }
+            if pair {
+                break;
+            }
+            skipped += BLOCK;
+        }
+        let pair = rest.get(skipped..)?.windows(2).position(|w| w == b"%%")?;
+        let at = from + skipped + pair;
+        if bytes[at..].starts_with(MARKER) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
 }
 
 /// The most far-reaching change in `bytes` after the revision that ends at
@@ -60,7 +105,7 @@ pub fn changes_after(bytes: &[u8], signed_end: usize) -> Result<ChangeLevel, Pdf
     }
     // Bytes after the last revision that are not white space belong to no
     // revision: never ignored (ISO 32000-2 §7.5.6 gives them no meaning).
-    let last_end = revision_ends(bytes).last().copied().unwrap_or(0);
+    let last_end = last_revision_end(bytes).unwrap_or(0);
     if last_end < signed_end
         || bytes[last_end..]
             .iter()
@@ -482,5 +527,50 @@ mod tests {
     fn revision_ends_are_found_after_each_eof_marker_and_its_newline() {
         let bytes = b"%PDF-1.7\n...%%EOF\nmore%%EOF\r\n";
         assert_eq!(revision_ends(bytes), vec![18, bytes.len()]);
+    }
+
+    /// The byte-at-a-time search the block scan replaces.
+    fn revision_ends_one_byte_at_a_time(bytes: &[u8]) -> Vec<usize> {
+        let mut ends = Vec::new();
+        let mut from = 0;
+        while let Some(found) = bytes
+            .get(from..)
+            .and_then(|rest| rest.windows(MARKER.len()).position(|w| w == MARKER))
+        {
+            let end = past_end_of_line(bytes, from + found + MARKER.len());
+            ends.push(end);
+            from = end;
+        }
+        ends
+    }
+
+    #[test]
+    fn the_block_scan_finds_the_markers_a_byte_scan_finds_wherever_they_fall() {
+        let mut state = 0x9e37_79b9_u32;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        let pieces: [&[u8]; 8] = [
+            b"%", b"%%", b"%%EOF", b"%%%EOF", b"\r\n", b"EOF", b"x", b"%%EO",
+        ];
+        for _ in 0..3_000 {
+            let mut bytes = Vec::new();
+            while bytes.len() < (next() % 160) as usize {
+                match next() % 4 {
+                    0 => bytes.extend_from_slice(pieces[(next() % 8) as usize]),
+                    _ => bytes.extend(std::iter::repeat_n(b'a', (next() % 40) as usize)),
+                }
+            }
+            let expected = revision_ends_one_byte_at_a_time(&bytes);
+            assert_eq!(revision_ends(&bytes), expected, "{bytes:?}");
+            assert_eq!(
+                last_revision_end(&bytes),
+                expected.last().copied(),
+                "{bytes:?}"
+            );
+        }
     }
 }

@@ -310,6 +310,12 @@ impl Finder<'_, '_> {
             return Ok(());
         }
         self.spend()?;
+        // A leaf without annotations holds no widget: most pages, read no further.
+        if let Object::Reference(id) = node
+            && self.document.dictionary_lacks(*id, &[b"Kids", b"Annots"])
+        {
+            return Ok(());
+        }
         let Ok(Object::Dictionary(page)) = self.document.resolve(node) else {
             return Ok(());
         };
@@ -378,5 +384,50 @@ impl Finder<'_, '_> {
             }
         }
         Ok(names.join("."))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-revision PDF of `objects`, numbered from 1, with a classic table.
+    fn pdf(objects: &[&str]) -> Vec<u8> {
+        let mut pdf = b"%PDF-1.7\n".to_vec();
+        let mut offsets = Vec::new();
+        for (number, body) in (1..).zip(objects) {
+            offsets.push(pdf.len());
+            pdf.extend_from_slice(format!("{number} 0 obj\n{body}\nendobj\n").as_bytes());
+        }
+        let xref = pdf.len();
+        let size = objects.len() + 1;
+        pdf.extend_from_slice(format!("xref\n0 {size}\n0000000000 65535 f\r\n").as_bytes());
+        for offset in offsets {
+            pdf.extend_from_slice(format!("{offset:010} 00000 n\r\n").as_bytes());
+        }
+        pdf.extend_from_slice(
+            format!("trailer\n<< /Size {size} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n")
+                .as_bytes(),
+        );
+        pdf
+    }
+
+    #[test]
+    fn signature_widgets_only_pages_list_are_found_however_their_key_is_spelt() {
+        let objects = [
+            "<< /Type /Catalog /Pages 2 0 R >>",
+            "<< /Type /Pages /Kids [3 0 R 4 0 R 5 0 R] /Count 3 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+            "<< /Type /Page /Parent 2 0 R /Annots [6 0 R] >>",
+            // `#6E` is `n`: the same /Annots key (ISO 32000-2 §7.3.5).
+            "<< /Type /Page /Parent 2 0 R /A#6Enots [7 0 R] >>",
+            "<< /Type /Annot /Subtype /Widget /FT /Sig /T (One) /V 8 0 R /Rect [0 0 0 0] >>",
+            "<< /Type /Annot /Subtype /Widget /FT /Sig /T (Two) /V 9 0 R /Rect [0 0 0 0] >>",
+            "<< /Type /Sig /ByteRange [0 1 2 3] /Contents <00> >>",
+            "<< /Type /Sig /ByteRange [0 1 4 5] /Contents <00> >>",
+        ];
+        let found = embedded_signatures(&pdf(&objects)).unwrap();
+        let names: Vec<_> = found.iter().map(|s| s.field_name.as_str()).collect();
+        assert_eq!(names, ["One", "Two"]);
     }
 }

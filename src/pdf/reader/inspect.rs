@@ -3,7 +3,7 @@
 //! exactly the ByteRange gap) and which objects a later revision redefined.
 
 use super::LazyDocument;
-use super::syntax::Lexer;
+use super::syntax::{Lexer, is_regular, is_whitespace};
 use super::xref::Entry;
 use crate::pdf::PdfError;
 use lopdf::{Object, ObjectId};
@@ -17,8 +17,7 @@ impl LazyDocument<'_> {
         id: ObjectId,
         key: &[u8],
     ) -> Result<Option<(usize, usize)>, PdfError> {
-        let Some(Entry::InUse { offset, generation }) = self.xref.entries.get(&id.0).copied()
-        else {
+        let Some(Entry::InUse { offset, generation }) = self.xref.entry(id.0) else {
             return Ok(None);
         };
         if generation != id.1 {
@@ -60,33 +59,63 @@ impl LazyDocument<'_> {
         }
     }
 
+    /// Whether object `id`, if it can be read at all, is a dictionary (or a
+    /// stream's) in which none of `keys` occurs, as proved from its bytes
+    /// without parsing them: the walk over a document's pages passes over the thousands that
+    /// carry no annotations at the cost of a scan. `false` proves nothing.
+    ///
+    /// Without `#` there are no escaped names (§7.3.5), so a key is spelt
+    /// out in the bytes; without `(` and `%` there are no literal strings
+    /// or comments (§7.3.4.2, §7.2.4), so an `endobj` that starts a token
+    /// can only be the keyword that closes the object (within the dictionary
+    /// it would be a syntax error, and hex strings hold no such letters).
+    /// The dictionary lies before it.
+    pub(crate) fn dictionary_lacks(&self, id: ObjectId, keys: &[&[u8]]) -> bool {
+        let Some(Entry::InUse { offset, generation }) = self.xref.entry(id.0) else {
+            return false;
+        };
+        let mut lexer = Lexer::new(self.bytes, offset);
+        let header = (lexer.unsigned(), lexer.unsigned(), lexer.keyword(b"obj"));
+        if generation != id.1 || header != (Some(u64::from(id.0)), Some(u64::from(id.1)), true) {
+            return false;
+        }
+        let Some(rest) = self.bytes.get(lexer.position()..) else {
+            return false;
+        };
+        let open = rest.iter().position(|b| !is_whitespace(*b));
+        let Some(body) = open.and_then(|open| rest.get(open..)) else {
+            return false;
+        };
+        if !body.starts_with(b"<<") {
+            return false;
+        }
+        for (at, byte) in body.iter().enumerate() {
+            match byte {
+                b'#' | b'(' | b'%' => return false,
+                b'/' if keys.iter().any(|key| body[at + 1..].starts_with(key)) => return false,
+                b'j' if at >= 6
+                    && body[..=at].ends_with(b"endobj")
+                    && !is_regular(body[at - 6])
+                    && body[at - 6] != b'/' =>
+                {
+                    return self.budget.charge(at).is_ok();
+                }
+                _ => {}
+            }
+        }
+        false
+    }
+
     /// Object numbers whose cross-reference entry here differs from the one
     /// in `older` (new, redefined, moved or freed), in ascending order.
     pub(crate) fn redefined_since(&self, older: &LazyDocument<'_>) -> Vec<u32> {
-        let mut numbers: Vec<u32> = self
-            .xref
-            .entries
-            .iter()
-            .filter(|(number, entry)| older.xref.entries.get(number) != Some(entry))
-            .map(|(number, _)| *number)
-            .collect();
-        // Objects the older revision had that vanished from the newer one.
-        numbers.extend(
-            older
-                .xref
-                .entries
-                .keys()
-                .filter(|number| !self.xref.entries.contains_key(number)),
-        );
-        numbers.sort_unstable();
-        numbers.dedup();
-        numbers
+        self.xref.redefined_since(&older.xref)
     }
 
     /// The current generation of object `number`, if it is in use.
     pub(crate) fn generation(&self, number: u32) -> Option<u16> {
-        match self.xref.entries.get(&number)? {
-            Entry::InUse { generation, .. } => Some(*generation),
+        match self.xref.entry(number)? {
+            Entry::InUse { generation, .. } => Some(generation),
             Entry::Compressed { .. } => Some(0),
             Entry::Free => None,
         }

@@ -72,8 +72,7 @@ impl Budget {
 /// A PDF whose objects are read on demand from its bytes.
 pub(crate) struct LazyDocument<'a> {
     bytes: &'a [u8],
-    xref: CrossReference,
-    max_object_number: u32,
+    xref: CrossReference<'a>,
     budget: Budget,
     /// Decoded object streams, so that objects sharing one decode it once.
     object_streams: RefCell<HashMap<u32, Rc<ObjectStream>>>,
@@ -89,17 +88,9 @@ impl<'a> LazyDocument<'a> {
         if xref.trailer.has(b"Encrypt") {
             return Err(PdfError::Encrypted);
         }
-        let max_object_number = xref
-            .entries
-            .iter()
-            .filter(|(_, entry)| **entry != Entry::Free)
-            .map(|(number, _)| *number)
-            .max()
-            .unwrap_or(0);
         Ok(Self {
             bytes,
             xref,
-            max_object_number,
             budget,
             object_streams: RefCell::new(HashMap::new()),
             depth: Cell::new(0),
@@ -130,7 +121,7 @@ impl<'a> LazyDocument<'a> {
 
     /// The highest object number the cross-reference data says is in use.
     pub(crate) fn max_object_number(&self) -> u32 {
-        self.max_object_number
+        self.xref.max_in_use()
     }
 
     /// The object `id`. A reference to a free or missing object, or with a
@@ -138,7 +129,7 @@ impl<'a> LazyDocument<'a> {
     pub(crate) fn object(&self, id: ObjectId) -> Result<Object, PdfError> {
         let _depth = DepthGuard::enter(&self.depth)?;
         let (number, generation) = id;
-        match self.xref.entries.get(&number).copied() {
+        match self.xref.entry(number) {
             None | Some(Entry::Free) => Ok(Object::Null),
             Some(Entry::InUse {
                 generation: current,
@@ -180,7 +171,7 @@ impl<'a> LazyDocument<'a> {
             return Ok(Rc::clone(cached));
         }
         // An object stream is itself an uncompressed object (§7.5.7).
-        let Some(Entry::InUse { generation, .. }) = self.xref.entries.get(&number).copied() else {
+        let Some(Entry::InUse { generation, .. }) = self.xref.entry(number) else {
             return Err(PdfError::DamagedCrossReference);
         };
         let stream = match self.object((number, generation))? {

@@ -33,7 +33,7 @@ fn is_delimiter(byte: u8) -> bool {
 }
 
 /// Regular characters: everything else (§7.2.3); tokens are runs of them.
-fn is_regular(byte: u8) -> bool {
+pub(super) fn is_regular(byte: u8) -> bool {
     !is_whitespace(byte) && !is_delimiter(byte)
 }
 

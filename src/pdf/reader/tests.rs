@@ -241,3 +241,41 @@ fn garbage_after_the_end_of_file_marker_is_tolerated() {
         (3, 0)
     );
 }
+
+#[test]
+fn a_page_is_proved_free_of_keys_only_when_its_bytes_cannot_hide_them() {
+    let cases = [
+        (
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+            true,
+        ),
+        ("<</Type/Page/Contents 9 0 R>>endobj", true),
+        ("<< /Type /Page /Annots [5 0 R] >>", false),
+        ("<< /Type /Page /Kids [] >>", false),
+        // An escaped name spells the key otherwise.
+        ("<< /Type /Page /A#6Enots [5 0 R] >>", false),
+        // `endobj` inside a name, a string or a comment ends nothing.
+        ("<< /X /endobj /Annots [5 0 R] >>", false),
+        ("<< /Xendobj 1 /Annots [5 0 R] >>", false),
+        ("<< /T (endobj) /Annots [5 0 R] >>", false),
+        ("<< /Type /Page % endobj\n /Annots [5 0 R] >>", false),
+        // Not a dictionary: a reference leads elsewhere.
+        ("4 0 R", false),
+    ];
+    for (body, lacks) in cases {
+        let mut pdf = PdfBuilder::new();
+        for (number, text) in TWO_PAGES {
+            pdf.object(number, if number == 3 { body } else { text });
+        }
+        let xref = pdf.table(&[(0, 5)], "<< /Size 5 /Root 1 0 R >>");
+        let bytes = pdf.finish(xref);
+        let document = LazyDocument::parse(&bytes).unwrap();
+        assert_eq!(
+            document.dictionary_lacks((3, 0), &[b"Kids", b"Annots"]),
+            lacks,
+            "{body}"
+        );
+        // Another generation is not the object.
+        assert!(!document.dictionary_lacks((3, 1), &[b"Kids", b"Annots"]));
+    }
+}

@@ -1,7 +1,14 @@
 //! The cross-reference chain (ISO 32000-2 §7.5.4–§7.5.8): from the last
 //! `startxref`, every section newest-first — classic tables with their
 //! trailers, cross-reference streams, and hybrid files whose table trailer
-//! names an `/XRefStm` — merged so that the newest entry for an object wins.
+//! names an `/XRefStm` — where the newest section that lists an object wins.
+//!
+//! Every section is checked in full when it is read, but it is kept as an
+//! index into its own rows rather than merged into a map of every object:
+//! rows have a fixed width within a subsection (20 bytes in a table,
+//! §7.5.4; `/W` in a stream, §7.5.8.2), so an object's row is found by a
+//! binary search over the subsections. Signing reads a handful of objects,
+//! whatever the size of the table.
 
 use super::Budget;
 use super::syntax::{Lexer, is_whitespace};
@@ -19,6 +26,13 @@ pub(super) const MAX_ENTRIES: usize = 8_000_000;
 const STARTXREF_WINDOW: usize = 2048;
 /// Trailer entries an older section supplies when a newer trailer omits them.
 const CARRIED_KEYS: [&[u8]; 4] = [b"Root", b"Info", b"ID", b"Encrypt"];
+/// Beyond this many sections, or with a section whose subsections are out of
+/// order or overlap, the entries are merged into one map once: a lookup
+/// then costs one probe however the file is cut up.
+const MAX_INDEXED_SECTIONS: usize = 16;
+/// Free entries looked up from the top before the highest object in use is
+/// found from the merged entries instead.
+const MAX_FREE_PROBES: usize = 1024;
 
 /// Where an object lives, per the newest section that mentions it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,11 +55,15 @@ pub(super) enum Entry {
     },
 }
 
-/// The merged cross-reference data of every revision.
+/// The cross-reference data of every revision.
 #[derive(Debug)]
-pub(super) struct CrossReference {
-    /// Newest entry per object number.
-    pub entries: HashMap<u32, Entry>,
+pub(super) struct CrossReference<'a> {
+    bytes: &'a [u8],
+    /// Newest first, a hybrid section's stream right after its table.
+    sections: Vec<Section>,
+    /// Every entry, newest winning, when the sections are too many or too
+    /// disordered to search one by one.
+    merged: Option<HashMap<u32, Entry>>,
     /// The newest trailer, with keys older trailers supply if it lacks them.
     pub trailer: Dictionary,
     /// The offset the last `startxref` names.
@@ -54,13 +72,247 @@ pub(super) struct CrossReference {
     pub last_is_stream: bool,
 }
 
+/// One section: where it starts, its subsections and their rows.
+#[derive(Debug, PartialEq, Eq)]
+struct Section {
+    offset: usize,
+    rows: Rows,
+    subsections: Vec<Subsection>,
+    /// Subsections ascending and disjoint: a binary search finds a number.
+    ordered: bool,
+}
+
+/// Where a section's rows are kept.
+#[derive(Debug, PartialEq, Eq)]
+enum Rows {
+    /// A classic table: its rows are read from the file.
+    Table,
+    /// A cross-reference stream: its decoded data and `/W` field widths.
+    Stream { data: Vec<u8>, widths: [usize; 3] },
+}
+
+/// Object numbers `start..start + count` and where their rows are.
+#[derive(Debug, PartialEq, Eq)]
+struct Subsection {
+    start: u32,
+    count: u32,
+    rows: SubsectionRows,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum SubsectionRows {
+    /// Row `i` at `first + i * stride` (bytes of the file or of the data).
+    Even { first: usize, stride: usize },
+    /// A table whose rows differ in length (19-, 20- and 21-byte rows
+    /// mixed): its entries, read once.
+    Listed(Vec<Entry>),
+}
+
+impl Section {
+    fn new(offset: usize, rows: Rows, subsections: Vec<Subsection>) -> Self {
+        let ordered = subsections.windows(2).all(|pair| {
+            u64::from(pair[0].start) + u64::from(pair[0].count) <= u64::from(pair[1].start)
+        });
+        Self {
+            offset,
+            rows,
+            subsections,
+            ordered,
+        }
+    }
+
+    /// The entry this section gives `number`, if it lists it; within a
+    /// section, the first subsection that lists a number wins.
+    fn entry(&self, bytes: &[u8], number: u32) -> Option<Entry> {
+        let within = |subsection: &Subsection| {
+            let index = number.checked_sub(subsection.start)?;
+            (index < subsection.count).then_some(index)
+        };
+        let (subsection, index) = if self.ordered {
+            let after = self.subsections.partition_point(|s| s.start <= number);
+            let subsection = self.subsections.get(after.checked_sub(1)?)?;
+            (subsection, within(subsection)?)
+        } else {
+            self.subsections
+                .iter()
+                .find_map(|s| within(s).map(|index| (s, index)))?
+        };
+        Some(self.row(bytes, subsection, index))
+    }
+
+    /// Row `index` of `subsection`, which lists it. Every row was checked
+    /// when the section was read, so reading it again cannot fail.
+    fn row(&self, bytes: &[u8], subsection: &Subsection, index: u32) -> Entry {
+        let index = usize::try_from(index).unwrap_or(usize::MAX);
+        match &subsection.rows {
+            SubsectionRows::Listed(entries) => entries.get(index).copied(),
+            SubsectionRows::Even { first, stride } => {
+                let at = index
+                    .checked_mul(*stride)
+                    .and_then(|offset| first.checked_add(offset));
+                match &self.rows {
+                    Rows::Table => at
+                        .and_then(|at| table_entry(bytes, at))
+                        .map(|(entry, _)| entry),
+                    Rows::Stream { data, widths } => at
+                        .and_then(|at| data.get(at..at.checked_add(*stride)?))
+                        .and_then(|row| stream::row_entry(row, *widths)),
+                }
+            }
+        }
+        .unwrap_or(Entry::Free)
+    }
+
+    /// Every object number the section lists, in its order.
+    fn numbers(&self) -> impl Iterator<Item = u32> + '_ {
+        self.subsections
+            .iter()
+            .flat_map(|s| (0..s.count).map(move |i| s.start + i))
+    }
+}
+
+impl<'a> CrossReference<'a> {
+    fn new(
+        bytes: &'a [u8],
+        sections: Vec<Section>,
+        trailer: Dictionary,
+        last_offset: usize,
+        last_is_stream: bool,
+    ) -> Self {
+        let mut xref = Self {
+            bytes,
+            sections,
+            merged: None,
+            trailer,
+            last_offset,
+            last_is_stream,
+        };
+        let disordered = xref
+            .sections
+            .iter()
+            .any(|s| !s.ordered && s.subsections.len() > MAX_INDEXED_SECTIONS);
+        if disordered || xref.sections.len() > MAX_INDEXED_SECTIONS {
+            xref.merged = Some(xref.merge());
+        }
+        xref
+    }
+
+    /// Every entry, the newest section's winning (and within a section, the
+    /// first subsection's).
+    fn merge(&self) -> HashMap<u32, Entry> {
+        let mut merged = HashMap::new();
+        for section in &self.sections {
+            for subsection in &section.subsections {
+                for index in 0..subsection.count {
+                    merged
+                        .entry(subsection.start + index)
+                        .or_insert_with(|| section.row(self.bytes, subsection, index));
+                }
+            }
+        }
+        merged
+    }
+
+    /// The newest entry for object `number`, if any section lists it.
+    pub(super) fn entry(&self, number: u32) -> Option<Entry> {
+        match &self.merged {
+            Some(merged) => merged.get(&number).copied(),
+            None => self
+                .sections
+                .iter()
+                .find_map(|section| section.entry(self.bytes, number)),
+        }
+    }
+
+    /// The highest object number whose newest entry is in use (0 if none):
+    /// looked up from the top of the listed numbers down, since files
+    /// rarely free their last objects.
+    pub(super) fn max_in_use(&self) -> u32 {
+        let mut ranges: Vec<(u32, u32)> = self
+            .sections
+            .iter()
+            .flat_map(|section| &section.subsections)
+            .filter(|s| s.count > 0)
+            .map(|s| (s.start, s.start + (s.count - 1)))
+            .collect();
+        ranges.sort_unstable_by(|a, b| b.1.cmp(&a.1));
+        let mut probes = 0;
+        // Numbers above `below` have been looked at.
+        let mut below = u64::from(u32::MAX) + 1;
+        for (start, last) in ranges {
+            let top = u64::from(last).min(below.saturating_sub(1));
+            if top < u64::from(start) || below == 0 {
+                continue;
+            }
+            for number in (u64::from(start)..=top).rev() {
+                let Ok(number) = u32::try_from(number) else {
+                    continue;
+                };
+                if !matches!(self.entry(number), None | Some(Entry::Free)) {
+                    return number;
+                }
+                probes += 1;
+                if probes > MAX_FREE_PROBES {
+                    return self.max_in_use_merged();
+                }
+            }
+            below = below.min(u64::from(start));
+        }
+        0
+    }
+
+    fn max_in_use_merged(&self) -> u32 {
+        let merged;
+        let entries = match &self.merged {
+            Some(entries) => entries,
+            None => {
+                merged = self.merge();
+                &merged
+            }
+        };
+        entries
+            .iter()
+            .filter(|(_, entry)| **entry != Entry::Free)
+            .map(|(number, _)| *number)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Object numbers whose newest entry here differs from the one in
+    /// `older` (new, redefined, moved or freed), in ascending order.
+    ///
+    /// When this chain ends with exactly the sections of `older` — an
+    /// incremental update of it, ISO 32000-2 §7.5.6 — only the numbers the
+    /// newer sections list can differ; otherwise every number either lists
+    /// is compared.
+    pub(super) fn redefined_since(&self, older: &CrossReference<'_>) -> Vec<u32> {
+        let newer = self.sections.len().checked_sub(older.sections.len());
+        let mut numbers: Vec<u32> = match newer {
+            Some(newer) if self.sections[newer..] == older.sections[..] => self.sections[..newer]
+                .iter()
+                .flat_map(Section::numbers)
+                .collect(),
+            _ => self
+                .sections
+                .iter()
+                .chain(&older.sections)
+                .flat_map(Section::numbers)
+                .collect(),
+        };
+        numbers.sort_unstable();
+        numbers.dedup();
+        numbers.retain(|number| self.entry(*number) != older.entry(*number));
+        numbers
+    }
+}
+
 /// Reads the whole chain; any inconsistency is a damaged cross-reference.
-pub(super) fn read(bytes: &[u8], budget: &Budget) -> Result<CrossReference, PdfError> {
+pub(super) fn read<'a>(bytes: &'a [u8], budget: &Budget) -> Result<CrossReference<'a>, PdfError> {
     let last_offset = startxref(bytes)?;
     let mut chain = Chain {
         bytes,
         budget,
-        entries: HashMap::new(),
+        sections: Vec::new(),
         read: 0,
         visited: HashSet::new(),
         hybrid_streams: HashSet::new(),
@@ -105,12 +357,13 @@ pub(super) fn read(bytes: &[u8], budget: &Budget) -> Result<CrossReference, PdfE
         }
     }
     let trailer = trailer.ok_or(PdfError::DamagedCrossReference)?;
-    Ok(CrossReference {
-        entries: chain.entries,
+    Ok(CrossReference::new(
+        bytes,
+        chain.sections,
         trailer,
         last_offset,
         last_is_stream,
-    })
+    ))
 }
 
 /// The offset after the last `startxref` (§7.5.5), tolerating white space
@@ -139,11 +392,27 @@ fn offset_value(object: &Object) -> Result<usize, PdfError> {
     }
 }
 
-/// State of one walk: entries so far, sections seen, work done.
+/// The numbers `start..start + count` of a subsection as `u32`s; an empty
+/// subsection lists nothing, whatever its start.
+fn subsection_numbers(start: u64, count: u64) -> Result<Option<(u32, u32)>, PdfError> {
+    if count == 0 {
+        return Ok(None);
+    }
+    let last = start
+        .checked_add(count - 1)
+        .and_then(|last| u32::try_from(last).ok());
+    match (last, u32::try_from(start), u32::try_from(count)) {
+        (Some(_), Ok(start), Ok(count)) => Ok(Some((start, count))),
+        _ => Err(PdfError::DamagedCrossReference),
+    }
+}
+
+/// State of one walk: sections so far, work done.
 struct Chain<'a> {
     bytes: &'a [u8],
     budget: &'a Budget,
-    entries: HashMap<u32, Entry>,
+    sections: Vec<Section>,
+    /// Entries listed so far, over all sections.
     read: usize,
     /// Sections reached through `startxref` and `/Prev`.
     visited: HashSet<usize>,
@@ -161,13 +430,13 @@ impl Chain<'_> {
         Ok(())
     }
 
-    /// Records an entry unless a newer section already named the object.
-    fn add(&mut self, number: u32, entry: Entry) -> Result<(), PdfError> {
-        self.read += 1;
-        if self.read > MAX_ENTRIES {
-            return Err(PdfError::DamagedCrossReference);
-        }
-        self.entries.entry(number).or_insert(entry);
+    /// Counts `count` more entries against [`MAX_ENTRIES`].
+    fn count(&mut self, count: u32) -> Result<(), PdfError> {
+        self.read = usize::try_from(count)
+            .ok()
+            .and_then(|count| self.read.checked_add(count))
+            .filter(|read| *read <= MAX_ENTRIES)
+            .ok_or(PdfError::DamagedCrossReference)?;
         Ok(())
     }
 
@@ -177,9 +446,11 @@ impl Chain<'_> {
 
     /// A classic section (§7.5.4): subsections `start count` of entries,
     /// then `trailer` and its dictionary (§7.5.5), which must give `/Size`.
+    /// Every entry is checked here; lookups later only locate them.
     fn table(&mut self, offset: usize) -> Result<Dictionary, PdfError> {
         let mut lexer = Lexer::new(self.bytes, offset);
         lexer.keyword(b"xref");
+        let mut subsections = Vec::new();
         while !lexer.keyword(b"trailer") {
             let start = lexer.unsigned().ok_or(PdfError::DamagedCrossReference)?;
             let count = lexer.unsigned().ok_or(PdfError::DamagedCrossReference)?;
@@ -187,11 +458,10 @@ impl Chain<'_> {
             while self.bytes.get(at).copied().is_some_and(is_whitespace) {
                 at += 1;
             }
-            for i in 0..count {
-                let number = start.checked_add(i).and_then(|n| u32::try_from(n).ok());
-                let (entry, next) =
-                    table_entry(self.bytes, at).ok_or(PdfError::DamagedCrossReference)?;
-                self.add(number.ok_or(PdfError::DamagedCrossReference)?, entry)?;
+            if let Some((start, count)) = subsection_numbers(start, count)? {
+                self.count(count)?;
+                let (rows, next) = table_rows(self.bytes, at, count)?;
+                subsections.push(Subsection { start, count, rows });
                 at = next;
             }
             lexer.seek(at);
@@ -205,8 +475,41 @@ impl Chain<'_> {
         }
         self.budget
             .charge(lexer.position().saturating_sub(offset))?;
+        self.sections
+            .push(Section::new(offset, Rows::Table, subsections));
         Ok(trailer)
     }
+}
+
+/// Checks the `count` rows of a table subsection starting at `at`, and
+/// returns how to find them again and where the next line starts. Rows of
+/// one length (20 bytes, or 19 or 21 throughout) are found by arithmetic;
+/// a subsection mixing lengths keeps its entries.
+fn table_rows(bytes: &[u8], first: usize, count: u32) -> Result<(SubsectionRows, usize), PdfError> {
+    let mut at = first;
+    let mut stride = None;
+    let mut even = true;
+    for _ in 0..count {
+        let (_, next) = table_entry(bytes, at).ok_or(PdfError::DamagedCrossReference)?;
+        let length = next - at;
+        even &= *stride.get_or_insert(length) == length;
+        at = next;
+    }
+    let rows = match stride {
+        Some(stride) if even => SubsectionRows::Even { first, stride },
+        _ => {
+            let mut entries = Vec::new();
+            let mut at = first;
+            for _ in 0..count {
+                let (entry, next) =
+                    table_entry(bytes, at).ok_or(PdfError::DamagedCrossReference)?;
+                entries.push(entry);
+                at = next;
+            }
+            SubsectionRows::Listed(entries)
+        }
+    };
+    Ok((rows, at))
 }
 
 /// One entry of a classic table at `at` (§7.5.4): a ten-digit offset, a
@@ -251,7 +554,7 @@ mod tests {
     use super::*;
     use crate::pdf::reader::testing::{classic_two_pages, two_page_objects};
 
-    fn read_bytes(bytes: &[u8]) -> Result<CrossReference, PdfError> {
+    fn read_bytes(bytes: &[u8]) -> Result<CrossReference<'_>, PdfError> {
         read(bytes, &Budget::default())
     }
 
@@ -285,16 +588,17 @@ mod tests {
             let mut pdf = two_page_objects();
             let xref = pdf.table_with_eol(&[(0, 5)], "<< /Size 5 /Root 1 0 R >>", eol);
             let expected = pdf.offset(4);
-            let xref = read_bytes(&pdf.finish(xref)).unwrap();
+            let bytes = pdf.finish(xref);
+            let xref = read_bytes(&bytes).unwrap();
             assert_eq!(
-                xref.entries[&4],
+                xref.entry(4).unwrap(),
                 Entry::InUse {
                     offset: expected,
                     generation: 0
                 },
                 "{eol:?}"
             );
-            assert_eq!(xref.entries[&0], Entry::Free);
+            assert_eq!(xref.entry(0), Some(Entry::Free));
         }
     }
 
@@ -372,5 +676,119 @@ mod tests {
             read_bytes(&pdf.finish(at)),
             Err(PdfError::DamagedCrossReference)
         ));
+    }
+
+    #[test]
+    fn rows_of_mixed_lengths_in_one_subsection_are_still_found() {
+        let mut pdf = two_page_objects();
+        let at = pdf.bytes.len();
+        let mut table = String::from("xref\n0 5\n0000000000 65535 f\r\n");
+        for (number, eol) in [(1, "\n"), (2, " \r\n"), (3, "\r\n"), (4, "\r")] {
+            table.push_str(&format!("{:010} 00000 n{eol}", pdf.offset(number)));
+        }
+        table.push_str("trailer\n<< /Size 5 /Root 1 0 R >>\n");
+        pdf.bytes.extend_from_slice(table.as_bytes());
+        let offsets = [1, 2, 3, 4].map(|n| pdf.offset(n));
+        let bytes = pdf.finish(at);
+        let xref = read_bytes(&bytes).unwrap();
+        for (number, offset) in (1..).zip(offsets) {
+            assert_eq!(
+                xref.entry(number),
+                Some(Entry::InUse {
+                    offset,
+                    generation: 0
+                })
+            );
+        }
+        assert_eq!(xref.entry(0), Some(Entry::Free));
+        assert_eq!(xref.entry(5), None);
+    }
+
+    #[test]
+    fn within_a_stream_the_first_row_listing_an_object_wins_in_any_order() {
+        // Rows listed high to low, object 3 twice: too disordered for a
+        // binary search, and with 20 subsections merged into a map.
+        for extra in [0, 16] {
+            let mut pdf = two_page_objects();
+            let mut rows = vec![(3, 1, 1111, 0)];
+            rows.extend((1..=4).rev().map(|n| (n, 1, pdf.offset(n) as u32, 0)));
+            rows.extend((0..extra).map(|i| (100 - i, 0, 0, 0)));
+            let at = pdf.xref_stream(5, &rows, "/Root 1 0 R");
+            let bytes = pdf.finish(at);
+            let xref = read_bytes(&bytes).unwrap();
+            assert_eq!(xref.merged.is_some(), extra > 0);
+            assert_eq!(
+                xref.entry(3),
+                Some(Entry::InUse {
+                    offset: 1111,
+                    generation: 0
+                })
+            );
+            assert_eq!(
+                xref.entry(4),
+                Some(Entry::InUse {
+                    offset: pdf_offset(&bytes, b"4 0 obj"),
+                    generation: 0
+                })
+            );
+            assert_eq!(xref.entry(6), None);
+        }
+    }
+
+    fn pdf_offset(bytes: &[u8], needle: &[u8]) -> usize {
+        bytes
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .unwrap()
+    }
+
+    #[test]
+    fn the_highest_object_in_use_passes_over_freed_ones() {
+        let mut pdf = two_page_objects();
+        pdf.free(4);
+        let at = pdf.table(&[(0, 5)], "<< /Size 5 /Root 1 0 R >>");
+        assert_eq!(read_bytes(&pdf.finish(at)).unwrap().max_in_use(), 3);
+        // More free entries on top than are probed one by one.
+        let mut pdf = two_page_objects();
+        let size = MAX_FREE_PROBES as u32 + 100;
+        let at = pdf.table(&[(0, size)], &format!("<< /Size {size} /Root 1 0 R >>"));
+        assert_eq!(read_bytes(&pdf.finish(at)).unwrap().max_in_use(), 4);
+    }
+
+    #[test]
+    fn an_update_is_compared_by_what_its_own_sections_list() {
+        let mut pdf = two_page_objects();
+        let first = pdf.table(&[(0, 5)], "<< /Size 5 /Root 1 0 R >>");
+        pdf.bytes
+            .extend_from_slice(format!("startxref\n{first}\n%%EOF\n").as_bytes());
+        let signed_end = pdf.bytes.len();
+        pdf.object(3, "<< /Type /Page /Parent 2 0 R >>");
+        pdf.object(5, "(new)");
+        // Object 4 listed again, unchanged: listed is not redefined.
+        let second = pdf.table(
+            &[(3, 3)],
+            &format!("<< /Size 6 /Root 1 0 R /Prev {first} >>"),
+        );
+        let bytes = pdf.finish(second);
+        let signed = read_bytes(&bytes[..signed_end]).unwrap();
+        let latest = read_bytes(&bytes).unwrap();
+        assert_eq!(latest.sections.len(), 2);
+        assert_eq!(latest.redefined_since(&signed), vec![3, 5]);
+    }
+
+    #[test]
+    fn a_chain_that_leaves_the_signed_sections_is_compared_object_by_object() {
+        let mut pdf = two_page_objects();
+        let first = pdf.table(&[(0, 5)], "<< /Size 5 /Root 1 0 R >>");
+        pdf.bytes
+            .extend_from_slice(format!("startxref\n{first}\n%%EOF\n").as_bytes());
+        let signed_end = pdf.bytes.len();
+        // A new section without /Prev that drops object 4 and moves 3.
+        pdf.object(3, "<< /Type /Page /Parent 2 0 R >>");
+        let second = pdf.table(&[(0, 4)], "<< /Size 4 /Root 1 0 R >>");
+        let bytes = pdf.finish(second);
+        let signed = read_bytes(&bytes[..signed_end]).unwrap();
+        let latest = read_bytes(&bytes).unwrap();
+        assert_eq!(latest.redefined_since(&signed), vec![3, 4]);
     }
 }
