@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 /// Default unary size limit for a PDF in `Sign` (32 MiB).
 pub const DEFAULT_MAX_PDF_BYTES: usize = 32 * 1024 * 1024;
 
+/// Default size limit for a PDF in the streamed `SignStream` (1 GiB).
+pub const DEFAULT_MAX_STREAMED_PDF_BYTES: usize = 1024 * 1024 * 1024;
+
 /// Settings of a running server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,6 +23,10 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     /// Largest PDF accepted by the unary `Sign` call (`KYSO_MAX_PDF_BYTES`).
     pub max_pdf_bytes: usize,
+    /// Largest PDF accepted by the streamed `SignStream` call
+    /// (`KYSO_MAX_STREAMED_PDF_BYTES`); the server holds it once in memory.
+    #[serde(default = "default_max_streamed_pdf_bytes")]
+    pub max_streamed_pdf_bytes: usize,
     /// Padding the server's RSA keys sign with: `pkcs1` or `pss` (`KYSO_RSA_PADDING`).
     pub rsa_padding: RsaPaddingSetting,
     /// Folder of trust anchors (`*.pem`) for verification (`KYSO_TRUST_DIR`);
@@ -70,6 +77,10 @@ pub struct TokenSetting {
     pub pin_file: PathBuf,
 }
 
+fn default_max_streamed_pdf_bytes() -> usize {
+    DEFAULT_MAX_STREAMED_PDF_BYTES
+}
+
 /// The RSA padding setting, as written in config files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -96,6 +107,7 @@ impl Default for ServeConfig {
             data_dir: PathBuf::from("kyso-data"),
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             max_pdf_bytes: DEFAULT_MAX_PDF_BYTES,
+            max_streamed_pdf_bytes: DEFAULT_MAX_STREAMED_PDF_BYTES,
             rsa_padding: RsaPaddingSetting::Pkcs1,
             trust_dir: PathBuf::from("certs/anchors"),
             trust_development_root: true,
@@ -189,6 +201,7 @@ impl ServeConfig {
                 "data_dir",
                 "listen",
                 "max_pdf_bytes",
+                "max_streamed_pdf_bytes",
                 "rsa_padding",
                 "trust_dir",
                 "trust_development_root",

@@ -186,13 +186,16 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let message_limit = config.max_pdf_bytes + MESSAGE_OVERHEAD;
-    let signing = SigningServiceServer::new(SigningApi::new(
-        state.registry.clone(),
-        state.keys.clone(),
-        state.records.clone(),
-        state.authority.clone(),
-        config.max_pdf_bytes,
-    ))
+    let signing = SigningServiceServer::new(
+        SigningApi::new(
+            state.registry.clone(),
+            state.keys.clone(),
+            state.records.clone(),
+            state.authority.clone(),
+            config.max_pdf_bytes,
+        )
+        .with_max_streamed_pdf_bytes(config.max_streamed_pdf_bytes),
+    )
     .max_decoding_message_size(message_limit)
     .max_encoding_message_size(message_limit + MESSAGE_OVERHEAD);
 

@@ -9,6 +9,7 @@ mod records;
 mod report;
 mod signing;
 mod status;
+mod streamed;
 mod verification;
 
 pub use ca::CertificateAuthorityApi;

@@ -25,6 +25,7 @@ pub struct SigningApi {
     records: RecordStore,
     authority: Arc<Authority>,
     max_pdf_bytes: usize,
+    max_streamed_pdf_bytes: usize,
     prepared: Arc<PreparedStore>,
 }
 
@@ -45,8 +46,40 @@ impl SigningApi {
             records,
             authority,
             max_pdf_bytes,
+            max_streamed_pdf_bytes: crate::config::DEFAULT_MAX_STREAMED_PDF_BYTES,
             prepared: Arc::new(PreparedStore::new()),
         }
+    }
+
+    /// The largest PDF `SignStream` accepts.
+    pub(super) fn max_streamed_pdf_bytes(&self) -> usize {
+        self.max_streamed_pdf_bytes
+    }
+
+    /// The signer of `role` in `unit`.
+    pub(super) fn signer_for(
+        &self,
+        unit: &UnitCode,
+        role: &SignerRole,
+    ) -> Result<Arc<sign::Signer>, ApiError> {
+        Ok(self.keys.signer(&self.registry, unit, role)?)
+    }
+
+    /// Refuses a signer whose certificate the register lists as revoked.
+    pub(super) async fn check_signer_not_revoked(
+        &self,
+        signer: &sign::Signer,
+    ) -> Result<(), ApiError> {
+        Ok(self
+            .authority
+            .check_not_revoked(signer.profile().fingerprint())
+            .await?)
+    }
+
+    /// Sets the largest PDF `SignStream` accepts.
+    pub fn with_max_streamed_pdf_bytes(mut self, limit: usize) -> Self {
+        self.max_streamed_pdf_bytes = limit;
+        self
     }
 }
 
@@ -72,20 +105,20 @@ fn optional(text: String) -> Option<String> {
 
 /// The fields `Sign` and `PrepareSignature` share, parsed.
 #[allow(clippy::too_many_arguments)]
-fn parse_common(
-    pdf: &[u8],
+pub(super) fn parse_common(
+    pdf_len: usize,
     max_pdf_bytes: usize,
     unit_code: &str,
     role: i32,
     leader_id: &str,
     document_id: &str,
 ) -> Result<(UnitCode, SignerRole, DocumentId), ApiError> {
-    if pdf.is_empty() {
+    if pdf_len == 0 {
         return Err(invalid("pdf", "is empty"));
     }
-    if pdf.len() > max_pdf_bytes {
+    if pdf_len > max_pdf_bytes {
         return Err(ApiError::PdfTooLarge {
-            size: pdf.len(),
+            size: pdf_len,
             limit: max_pdf_bytes,
         });
     }
@@ -121,7 +154,12 @@ fn parse_common(
     Ok((unit, role, document_id))
 }
 
-fn sign_options(field_name: String, page: u32, reason: String, location: String) -> SignOptions {
+pub(super) fn sign_options(
+    field_name: String,
+    page: u32,
+    reason: String,
+    location: String,
+) -> SignOptions {
     SignOptions {
         field_name: optional(field_name),
         page: Some(page).filter(|p| *p > 0),
@@ -133,7 +171,7 @@ fn sign_options(field_name: String, page: u32, reason: String, location: String)
 impl ParsedSignRequest {
     fn parse(request: SignRequest, max_pdf_bytes: usize) -> Result<Self, ApiError> {
         let (unit, role, document_id) = parse_common(
-            &request.pdf,
+            request.pdf.len(),
             max_pdf_bytes,
             &request.unit_code,
             request.role,
@@ -169,7 +207,7 @@ struct ParsedPrepareRequest {
 impl ParsedPrepareRequest {
     fn parse(request: PrepareSignatureRequest, max_pdf_bytes: usize) -> Result<Self, ApiError> {
         let (unit, role, document_id) = parse_common(
-            &request.pdf,
+            request.pdf.len(),
             max_pdf_bytes,
             &request.unit_code,
             request.role,
@@ -225,7 +263,7 @@ impl SigningApi {
 
     /// Records the signature in the ledger (committed before the answer: an
     /// acknowledged signature is a counted one).
-    async fn record_signature(
+    pub(super) async fn record_signature(
         &self,
         unit: UnitCode,
         role: SignerRole,
@@ -266,7 +304,10 @@ impl SigningApi {
     }
 }
 
-fn summary_to_proto(summary: sign::SignatureSummary, document_id: &DocumentId) -> SignatureSummary {
+pub(super) fn summary_to_proto(
+    summary: sign::SignatureSummary,
+    document_id: &DocumentId,
+) -> SignatureSummary {
     SignatureSummary {
         field_name: summary.field_name,
         signer_subject: summary.signer_subject,
@@ -281,16 +322,21 @@ fn summary_to_proto(summary: sign::SignatureSummary, document_id: &DocumentId) -
 
 #[tonic::async_trait]
 impl proto::signing_service_server::SigningService for SigningApi {
+    type SignStreamStream = super::streamed::SignedStream;
+
+    async fn sign_stream(
+        &self,
+        request: Request<tonic::Streaming<proto::SignStreamRequest>>,
+    ) -> Result<Response<Self::SignStreamStream>, Status> {
+        Ok(Response::new(
+            self.sign_streamed(request.into_inner()).await?,
+        ))
+    }
+
     async fn sign(&self, request: Request<SignRequest>) -> Result<Response<SignResponse>, Status> {
         let parsed = ParsedSignRequest::parse(request.into_inner(), self.max_pdf_bytes)?;
-        let signer = self
-            .keys
-            .signer(&self.registry, &parsed.unit, &parsed.role)
-            .map_err(ApiError::from)?;
-        self.authority
-            .check_not_revoked(signer.profile().fingerprint())
-            .await
-            .map_err(ApiError::from)?;
+        let signer = self.signer_for(&parsed.unit, &parsed.role)?;
+        self.check_signer_not_revoked(&signer).await?;
         let unit = parsed.unit.clone();
         let role = parsed.role.clone();
         let document_id = parsed.document_id.clone();

@@ -7,6 +7,7 @@ mod record;
 mod report;
 mod serve;
 mod sign;
+mod sign_stream;
 mod units;
 mod verify;
 

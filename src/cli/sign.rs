@@ -160,6 +160,17 @@ pub(super) fn run(args: SignArgs) -> Result<(), CliError> {
         .input
         .clone()
         .ok_or_else(|| CliError::BadInput("say which PDF to sign".into()))?;
+    if let (Some(server), false) = (&args.server, args.prepare) {
+        let size = std::fs::metadata(&input)
+            .map_err(|e| CliError::BadInput(format!("cannot read {}: {e}", input.display())))?
+            .len();
+        if size >= super::sign_stream::STREAM_FROM_BYTES {
+            let request = remote_request(&args, Vec::new())?;
+            let summary = super::sign_stream::sign_streamed(server, request, &input, &args.output)?;
+            let summary = summary_from_proto(&args, summary);
+            return report(&args, Some(&input), &summary);
+        }
+    }
     let pdf = std::fs::read(&input)
         .map_err(|e| CliError::BadInput(format!("cannot read {}: {e}", input.display())))?;
     if let (Some(server), true) = (&args.server, args.prepare) {
@@ -313,10 +324,11 @@ fn remote_role(args: &SignArgs) -> Result<ProtoRole, CliError> {
     Ok(role)
 }
 
-fn sign_remote(server: &str, args: &SignArgs, pdf: Vec<u8>) -> Result<Summary, CliError> {
+/// The `Sign` request for `pdf` as the arguments describe it.
+fn remote_request(args: &SignArgs, pdf: Vec<u8>) -> Result<SignRequest, CliError> {
     let role = remote_role(args)?;
     let options = options(args);
-    let request = SignRequest {
+    Ok(SignRequest {
         pdf,
         unit_code: args.unit.clone().unwrap_or_default(),
         role: role.into(),
@@ -326,7 +338,11 @@ fn sign_remote(server: &str, args: &SignArgs, pdf: Vec<u8>) -> Result<Summary, C
         location: options.location.unwrap_or_default(),
         page: options.page.unwrap_or(0),
         field_name: options.field_name.unwrap_or_default(),
-    };
+    })
+}
+
+fn sign_remote(server: &str, args: &SignArgs, pdf: Vec<u8>) -> Result<Summary, CliError> {
+    let request = remote_request(args, pdf)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -346,13 +362,19 @@ fn sign_remote(server: &str, args: &SignArgs, pdf: Vec<u8>) -> Result<Summary, C
 
 fn signed_summary(args: &SignArgs, response: SignResponse) -> Result<Summary, CliError> {
     write_output(&args.output, &response.pdf)?;
-    let s = response.summary.unwrap_or_default();
+    Ok(summary_from_proto(
+        args,
+        response.summary.unwrap_or_default(),
+    ))
+}
+
+fn summary_from_proto(args: &SignArgs, s: crate::api::proto::SignatureSummary) -> Summary {
     let signing_time = s
         .signing_time
         .map(|t| UNIX_EPOCH + Duration::from_secs(u64::try_from(t.seconds).unwrap_or(0)))
         .map(rfc3339)
         .unwrap_or_default();
-    Ok(Summary {
+    Summary {
         output: args.output.clone(),
         field_name: s.field_name,
         page: s.page,
@@ -361,7 +383,7 @@ fn signed_summary(args: &SignArgs, response: SignResponse) -> Result<Summary, Cl
         digest_algorithm: s.digest_algorithm,
         signature_algorithm: s.signature_algorithm,
         signing_time,
-    })
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -19,6 +19,7 @@ pub use signatures::{
     signature_entries_in_revision,
 };
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// What is wrong with a PDF or a signing request at the PDF level.
@@ -104,34 +105,67 @@ pub struct SignatureSpec {
     pub contents_capacity: usize,
 }
 
-/// A PDF with the signature revision appended and its `/Contents` reserved.
+/// A PDF with the signature revision appended and its `/Contents` reserved:
+/// the input, unchanged, then the revision.
 #[derive(Debug, Clone)]
 pub struct PreparedPdf {
-    bytes: Vec<u8>,
-    /// Offset of the `<` that opens the `/Contents` hex string.
+    input: Input,
+    revision: Vec<u8>,
+    /// Offset in `revision` of the `<` that opens the `/Contents` hex string.
     contents_start: usize,
-    /// Offset just past the `>` that closes it.
+    /// Offset in `revision` just past the `>` that closes it.
     contents_end: usize,
     field_name: String,
     page: u32,
 }
 
+/// The input of a [`PreparedPdf`]: a copy with room for the revision (the
+/// signed file is built in it), or shared with the caller (the signed file is
+/// the input followed by [`SignedParts::revision`], never copied whole).
+#[derive(Debug, Clone)]
+enum Input {
+    Owned(Vec<u8>),
+    Shared(Arc<Vec<u8>>),
+}
+
+impl Input {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Input::Owned(bytes) => bytes,
+            Input::Shared(bytes) => bytes,
+        }
+    }
+}
+
+/// A signed PDF in two parts: the input, unchanged and shared, and the
+/// revision appended to it.
+#[derive(Debug, Clone)]
+pub struct SignedParts {
+    /// The input document.
+    pub input: Arc<Vec<u8>>,
+    /// The signature revision that follows it.
+    pub revision: Vec<u8>,
+}
+
 impl PreparedPdf {
-    /// The two byte ranges the signature covers: everything but `/Contents`.
-    pub fn signed_ranges(&self) -> [&[u8]; 2] {
+    /// The byte ranges the signature covers, in order: everything but
+    /// `/Contents` (the input, then the revision around the placeholder).
+    pub fn signed_ranges(&self) -> [&[u8]; 3] {
         [
-            &self.bytes[..self.contents_start],
-            &self.bytes[self.contents_end..],
+            self.input.bytes(),
+            &self.revision[..self.contents_start],
+            &self.revision[self.contents_end..],
         ]
     }
 
     /// The `/ByteRange` values.
     pub fn byte_range(&self) -> [usize; 4] {
+        let base = self.input.bytes().len();
         [
             0,
-            self.contents_start,
-            self.contents_end,
-            self.bytes.len() - self.contents_end,
+            base + self.contents_start,
+            base + self.contents_end,
+            self.revision.len() - self.contents_end,
         ]
     }
 
@@ -152,7 +186,20 @@ impl PreparedPdf {
 
     /// Writes the DER CMS into the placeholder (hex, zero-padded) and returns
     /// the signed PDF. Fails, never truncates, when the CMS is too large.
-    pub fn embed(mut self, cms_der: &[u8]) -> Result<Vec<u8>, PdfError> {
+    pub fn embed(self, cms_der: &[u8]) -> Result<Vec<u8>, PdfError> {
+        let parts = self.embed_parts(cms_der)?;
+        Ok(match Arc::try_unwrap(parts.input) {
+            Ok(mut whole) => {
+                whole.extend_from_slice(&parts.revision);
+                whole
+            }
+            Err(shared) => [shared.as_slice(), &parts.revision].concat(),
+        })
+    }
+
+    /// [`embed`](Self::embed), returning the input and the revision apart,
+    /// so a large document is never copied whole.
+    pub fn embed_parts(mut self, cms_der: &[u8]) -> Result<SignedParts, PdfError> {
         if cms_der.len() > self.capacity() {
             return Err(PdfError::SignatureTooLarge {
                 needed: cms_der.len(),
@@ -160,12 +207,19 @@ impl PreparedPdf {
             });
         }
         const HEX: &[u8; 16] = b"0123456789ABCDEF";
-        let hex = &mut self.bytes[self.contents_start + 1..self.contents_end - 1];
+        let hex = &mut self.revision[self.contents_start + 1..self.contents_end - 1];
         for (pair, byte) in hex.chunks_exact_mut(2).zip(cms_der) {
             pair[0] = HEX[usize::from(byte >> 4)];
             pair[1] = HEX[usize::from(byte & 0x0f)];
         }
-        Ok(self.bytes)
+        let input = match self.input {
+            Input::Owned(bytes) => Arc::new(bytes),
+            Input::Shared(bytes) => bytes,
+        };
+        Ok(SignedParts {
+            input,
+            revision: self.revision,
+        })
     }
 }
 
@@ -173,9 +227,41 @@ impl PreparedPdf {
 /// a signature dictionary whose `/Contents` is reserved for
 /// `spec.contents_capacity` bytes; the input's bytes are kept unchanged.
 pub fn prepare_signature(input: &[u8], spec: &SignatureSpec) -> Result<PreparedPdf, PdfError> {
+    let revision = write_revision(input, spec)?;
+    // The copy has room for the revision: the signed file is built in it.
+    let mut owned = Vec::with_capacity(input.len() + revision.bytes.len());
+    owned.extend_from_slice(input);
+    Ok(prepared(Input::Owned(owned), revision))
+}
+
+/// [`prepare_signature`] for an input shared with the caller: nothing the
+/// size of the document is allocated (large documents streamed in).
+pub fn prepare_signature_shared(
+    input: Arc<Vec<u8>>,
+    spec: &SignatureSpec,
+) -> Result<PreparedPdf, PdfError> {
+    let revision = write_revision(&input, spec)?;
+    Ok(prepared(Input::Shared(input), revision))
+}
+
+fn write_revision(
+    input: &[u8],
+    spec: &SignatureSpec,
+) -> Result<update::SignatureRevision, PdfError> {
     let document = input::InputDocument::parse(input)?;
     let plan = form::plan_signature_field(&document, spec)?;
     update::write_signature_revision(input, &document, plan, spec)
+}
+
+fn prepared(input: Input, revision: update::SignatureRevision) -> PreparedPdf {
+    PreparedPdf {
+        input,
+        revision: revision.bytes,
+        contents_start: revision.contents_start,
+        contents_end: revision.contents_end,
+        field_name: revision.field_name,
+        page: revision.page,
+    }
 }
 
 #[cfg(test)]

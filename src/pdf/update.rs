@@ -4,7 +4,7 @@
 
 use super::form::{FieldPlan, text_string};
 use super::input::InputDocument;
-use super::{PdfError, PreparedPdf, SignatureSpec};
+use super::{PdfError, SignatureSpec};
 use crate::datetime::pdf_date;
 use lopdf::{Dictionary, Object, Writer};
 use std::collections::BTreeMap;
@@ -14,23 +14,26 @@ use std::io::Write as _;
 /// ten digits (files up to 9,999,999,999 bytes).
 const BYTE_RANGE_PLACEHOLDER: &[u8] = b"0 0000000000 0000000000 0000000000";
 
+/// Writes the revision that follows `input`; offsets in it count from the
+/// start of `input` (the revision is appended to it unchanged).
 pub(super) fn write_signature_revision(
     input: &[u8],
     document: &InputDocument,
     plan: FieldPlan,
     spec: &SignatureSpec,
-) -> Result<PreparedPdf, PdfError> {
-    let mut out = Vec::with_capacity(input.len() + 2 * spec.contents_capacity + 8192);
-    out.extend_from_slice(input);
-    if !matches!(out.last(), Some(b'\n' | b'\r')) {
+) -> Result<SignatureRevision, PdfError> {
+    let mut out = Vec::with_capacity(2 * spec.contents_capacity + 8192);
+    if !matches!(input.last(), Some(b'\n' | b'\r')) {
         out.push(b'\n');
     }
+    // Where `out` starts in the signed file.
+    let base = input.len();
     let mut offsets = BTreeMap::new();
 
     // The signature dictionary is written by hand: its /ByteRange and
     // /Contents must sit at known offsets to be filled in later.
     let (number, generation) = plan.signature_id;
-    offsets.insert(number, (out.len(), generation));
+    offsets.insert(number, (base + out.len(), generation));
     write!(out, "{number} {generation} obj\n<</Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /ByteRange [")
         .map_err(write_failed)?;
     let byte_range_at = out.len();
@@ -61,7 +64,7 @@ pub(super) fn write_signature_revision(
     out.extend_from_slice(b">>\nendobj\n");
 
     for (&(number, generation), object) in &plan.objects {
-        offsets.insert(number, (out.len(), generation));
+        offsets.insert(number, (base + out.len(), generation));
         writeln!(out, "{number} {generation} obj").map_err(write_failed)?;
         Writer::write_object(&mut out, object).map_err(write_failed)?;
         out.extend_from_slice(b"\nendobj\n");
@@ -71,6 +74,7 @@ pub(super) fn write_signature_revision(
     if document.last_xref_is_stream {
         write_xref_stream(
             &mut out,
+            base,
             offsets,
             plan.next_object_number,
             document,
@@ -79,6 +83,7 @@ pub(super) fn write_signature_revision(
     } else {
         write_xref_table(
             &mut out,
+            base,
             &offsets,
             plan.next_object_number,
             document,
@@ -88,20 +93,34 @@ pub(super) fn write_signature_revision(
 
     let length = out.len();
     let byte_range = format!(
-        "0 {contents_start} {contents_end} {}",
+        "0 {} {} {}",
+        base + contents_start,
+        base + contents_end,
         length - contents_end
     );
     let slot = &mut out[byte_range_at..byte_range_at + BYTE_RANGE_PLACEHOLDER.len()];
     slot.fill(b' ');
     slot[..byte_range.len()].copy_from_slice(byte_range.as_bytes());
 
-    Ok(PreparedPdf {
+    Ok(SignatureRevision {
         bytes: out,
         contents_start,
         contents_end,
         field_name: plan.field_name,
         page: plan.page,
     })
+}
+
+/// The bytes appended to the input, with the place of `/Contents` in them.
+pub(super) struct SignatureRevision {
+    /// The revision (starting with a line break when the input lacks one).
+    pub(super) bytes: Vec<u8>,
+    /// Offset in `bytes` of the `<` that opens `/Contents`.
+    pub(super) contents_start: usize,
+    /// Offset in `bytes` just past the closing `>`.
+    pub(super) contents_end: usize,
+    pub(super) field_name: String,
+    pub(super) page: u32,
 }
 
 /// `/Root`, `/Info` and `/ID` carried from the last trailer (ISO 32000-2
@@ -131,12 +150,13 @@ fn runs(numbers: impl Iterator<Item = u32>) -> Vec<(u32, u32)> {
 
 fn write_xref_table(
     out: &mut Vec<u8>,
+    base: usize,
     offsets: &BTreeMap<u32, (usize, u16)>,
     size: u32,
     document: &InputDocument,
     mut trailer: Dictionary,
 ) -> Result<(), PdfError> {
-    let xref_offset = out.len();
+    let xref_offset = base + out.len();
     out.extend_from_slice(b"xref\n");
     let mut entries = offsets.iter();
     for (start, count) in runs(offsets.keys().copied()) {
@@ -158,12 +178,13 @@ fn write_xref_table(
 
 fn write_xref_stream(
     out: &mut Vec<u8>,
+    base: usize,
     mut offsets: BTreeMap<u32, (usize, u16)>,
     stream_number: u32,
     document: &InputDocument,
     mut dictionary: Dictionary,
 ) -> Result<(), PdfError> {
-    let xref_offset = out.len();
+    let xref_offset = base + out.len();
     offsets.insert(stream_number, (xref_offset, 0));
     // Field widths (ISO 32000-2 §7.5.8.2 Table 18): type, offset, generation.
     let offset_width = (usize::BITS - xref_offset.leading_zeros())

@@ -20,12 +20,13 @@ mod signer;
 pub(crate) mod testing;
 
 pub use certificate::{SignerProfile, describe_key};
-pub use prepared::{PreparedSignature, prepare, signature_value_sha256};
+pub use prepared::{PreparedSignature, prepare, prepare_shared, signature_value_sha256};
 pub use signer::Signer;
 
 use crate::cms::{CertificateError, CmsError};
 use crate::crypto::{CryptoError, SignatureAlgorithm};
 use crate::pdf::PdfError;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// What can stop a signature.
@@ -119,6 +120,20 @@ pub struct SignedDocument {
     pub signature_value_sha256: String,
 }
 
+/// A signed PDF in two parts, for documents too large to copy: the input,
+/// unchanged, followed by the signature revision.
+#[derive(Debug, Clone)]
+pub struct SignedParts {
+    /// The input document (the signed file's first bytes).
+    pub input: Arc<Vec<u8>>,
+    /// The revision appended to it.
+    pub revision: Vec<u8>,
+    /// Facts about the new signature.
+    pub summary: SignatureSummary,
+    /// SHA-256 of the signature value, lower-case hex.
+    pub signature_value_sha256: String,
+}
+
 /// Facts about a signature kyso made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignatureSummary {
@@ -151,4 +166,18 @@ pub fn sign_pdf(
     // Signer::new matched the key to the certificate, so a value it produced
     // verifies; checking it again would only slow every signature down.
     prepared.dangerous_complete_unverified(&signature_value)
+}
+
+/// [`sign_pdf`] for a large document shared with the caller: the signed file
+/// is [`SignedParts::input`] followed by [`SignedParts::revision`], and
+/// nothing the size of the document is allocated.
+pub fn sign_pdf_shared(
+    pdf: Arc<Vec<u8>>,
+    signer: &Signer,
+    options: &SignOptions,
+    now: SystemTime,
+) -> Result<SignedParts, SignError> {
+    let prepared = prepare_shared(pdf, signer.profile(), options, now)?;
+    let signature_value = signer.key().sign(prepared.data_to_be_signed())?;
+    prepared.dangerous_complete_parts_unverified(&signature_value)
 }

@@ -1,7 +1,7 @@
 //! Phase 1 and 3 of a signature: the prepared revision with its signed
 //! attributes, waiting for a signature value, and the embedding of the CMS.
 
-use super::{SignError, SignOptions, SignatureSummary, SignedDocument, SignerProfile};
+use super::{SignError, SignOptions, SignatureSummary, SignedDocument, SignedParts, SignerProfile};
 use crate::cms::SignedAttributes;
 use crate::crypto::SignatureAlgorithm;
 use crate::datetime::rfc3339;
@@ -30,6 +30,32 @@ pub fn prepare(
     options: &SignOptions,
     now: SystemTime,
 ) -> Result<PreparedSignature, SignError> {
+    prepare_with(profile, options, now, |spec| {
+        pdf::prepare_signature(pdf, spec)
+    })
+}
+
+/// [`prepare`] for a document shared with the caller: nothing the size of
+/// the document is allocated, and [`PreparedSignature::complete_parts`]
+/// returns the document and the signature revision apart (streamed signing
+/// of large documents).
+pub fn prepare_shared(
+    pdf: Arc<Vec<u8>>,
+    profile: &Arc<SignerProfile>,
+    options: &SignOptions,
+    now: SystemTime,
+) -> Result<PreparedSignature, SignError> {
+    prepare_with(profile, options, now, |spec| {
+        pdf::prepare_signature_shared(pdf, spec)
+    })
+}
+
+fn prepare_with(
+    profile: &Arc<SignerProfile>,
+    options: &SignOptions,
+    now: SystemTime,
+    prepare_pdf: impl FnOnce(&SignatureSpec) -> Result<pdf::PreparedPdf, pdf::PdfError>,
+) -> Result<PreparedSignature, SignError> {
     let certificate = profile.certificate();
     if !certificate.is_valid_at(now) {
         return Err(SignError::CertificateNotValidAt {
@@ -48,7 +74,7 @@ pub fn prepare(
         signing_time: now,
         contents_capacity: profile.contents_capacity(),
     };
-    let prepared = pdf::prepare_signature(pdf, &spec)?;
+    let prepared = prepare_pdf(&spec)?;
     let document_digest = algorithm.digest().digest_parts(&prepared.signed_ranges());
     let attributes = SignedAttributes::new(&document_digest, algorithm, profile.certificates())?;
     let summary = SignatureSummary {
@@ -135,6 +161,24 @@ impl PreparedSignature {
         let pdf = self.pdf.embed(&cms_der)?;
         Ok(SignedDocument {
             pdf,
+            summary: self.summary,
+            signature_value_sha256: signature_value_sha256(signature_value),
+        })
+    }
+
+    /// [`dangerous_complete_unverified`](Self::dangerous_complete_unverified)
+    /// returning the document and the signature revision apart.
+    pub fn dangerous_complete_parts_unverified(
+        self,
+        signature_value: &[u8],
+    ) -> Result<SignedParts, SignError> {
+        let cms_der = self
+            .attributes
+            .into_signed_data(signature_value, self.profile.certificates())?;
+        let parts = self.pdf.embed_parts(&cms_der)?;
+        Ok(SignedParts {
+            input: parts.input,
+            revision: parts.revision,
             summary: self.summary,
             signature_value_sha256: signature_value_sha256(signature_value),
         })
