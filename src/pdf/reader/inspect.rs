@@ -8,6 +8,20 @@ use super::xref::Entry;
 use crate::pdf::PdfError;
 use lopdf::{Object, ObjectId};
 
+/// The bytes [`LazyDocument::dictionary_lacks`] looks at: what may hide a
+/// key or an `endobj` (`#`, `(`, `%`), what starts a key (`/`), and the
+/// last letter of `endobj`. A table, so that other bytes cost one load.
+const SCAN_STOPS: [bool; 256] = {
+    let mut stops = [false; 256];
+    let mut i = 0;
+    let bytes = *b"#(%/j";
+    while i < bytes.len() {
+        stops[bytes[i] as usize] = true;
+        i += 1;
+    }
+    stops
+};
+
 impl LazyDocument<'_> {
     /// The bytes `[start, end)` of the value under `key` in the dictionary
     /// object `id`, when that object is stored uncompressed (a dictionary
@@ -90,9 +104,18 @@ impl LazyDocument<'_> {
             return false;
         }
         for (at, byte) in body.iter().enumerate() {
+            if !SCAN_STOPS[usize::from(*byte)] {
+                continue;
+            }
             match byte {
                 b'#' | b'(' | b'%' => return false,
-                b'/' if keys.iter().any(|key| body[at + 1..].starts_with(key)) => return false,
+                // The first letter before the whole key: no call per name.
+                b'/' if keys.iter().any(|key| {
+                    key.first() == body.get(at + 1) && body[at + 1..].starts_with(key)
+                }) =>
+                {
+                    return false;
+                }
                 b'j' if at >= 6
                     && body[..=at].ends_with(b"endobj")
                     && !is_regular(body[at - 6])

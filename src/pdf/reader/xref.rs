@@ -235,7 +235,7 @@ impl<'a> CrossReference<'a> {
             .filter(|s| s.count > 0)
             .map(|s| (s.start, s.start + (s.count - 1)))
             .collect();
-        ranges.sort_unstable_by(|a, b| b.1.cmp(&a.1));
+        ranges.sort_unstable_by_key(|range| std::cmp::Reverse(range.1));
         let mut probes = 0;
         // Numbers above `below` have been looked at.
         let mut below = u64::from(u32::MAX) + 1;
