@@ -186,11 +186,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let message_limit = config.max_pdf_bytes + MESSAGE_OVERHEAD;
+    // Concurrent signings share durable commits (see records::GroupCommit).
+    let recorder = crate::records::GroupCommit::start(state.records.clone());
     let signing = SigningServiceServer::new(
         SigningApi::new(
             state.registry.clone(),
             state.keys.clone(),
-            state.records.clone(),
+            recorder,
             state.authority.clone(),
             config.max_pdf_bytes,
         )
@@ -256,11 +258,27 @@ pub async fn run(
     let served = tonic::transport::Server::builder()
         .accept_http1(true)
         .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(without_nagle(listener), shutdown)
         .await;
     upkeep.abort();
     served?;
     Ok(())
+}
+
+/// The accepted connections with Nagle's algorithm off: a small answer goes
+/// out at once instead of waiting up to 40 ms for the client's delayed ACK
+/// (`serve_with_incoming` leaves accepted sockets as the OS made them).
+fn without_nagle(
+    listener: TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt;
+    TcpListenerStream::new(listener).map(|accepted| {
+        accepted.inspect(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::warn!(%error, "cannot turn Nagle's algorithm off");
+            }
+        })
+    })
 }
 
 /// How often a server republishes CRLs near their nextUpdate and picks up

@@ -9,7 +9,7 @@ use super::proto::{
 };
 use crate::authority::Authority;
 use crate::keystore::{KeyStore, KeyStoreError, SignerRole};
-use crate::records::{DocumentId, DocumentRecord, Fact, RecordStore};
+use crate::records::{DocumentId, DocumentRecord, Fact, GroupCommit};
 use crate::sign::{self, SignOptions, SignedDocument, SignerProfile};
 use crate::units::{LeaderId, UnitCode, UnitRegistry};
 use std::sync::Arc;
@@ -22,7 +22,7 @@ use tonic::{Request, Response, Status};
 pub struct SigningApi {
     registry: Arc<UnitRegistry>,
     keys: Arc<KeyStore>,
-    records: RecordStore,
+    records: GroupCommit,
     authority: Arc<Authority>,
     max_pdf_bytes: usize,
     max_streamed_pdf_bytes: usize,
@@ -36,7 +36,7 @@ impl SigningApi {
     pub fn new(
         registry: Arc<UnitRegistry>,
         keys: Arc<KeyStore>,
-        records: RecordStore,
+        records: GroupCommit,
         authority: Arc<Authority>,
         max_pdf_bytes: usize,
     ) -> Self {
@@ -286,7 +286,7 @@ impl SigningApi {
         };
         let outcome = self
             .records
-            .record(&DocumentRecord {
+            .record(DocumentRecord {
                 unit,
                 document_id: document_id.clone(),
                 at: summary.signing_time,

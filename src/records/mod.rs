@@ -14,6 +14,7 @@
 //! same transaction as the entry, so a report never sees one without the other.
 
 mod certificates;
+mod group_commit;
 mod model;
 mod store;
 
@@ -23,6 +24,7 @@ pub use certificates::{
     StoredCrl,
 };
 
+pub use group_commit::{GroupCommit, MAX_GROUP};
 pub use model::{
     AppliedSignature, Channel, DateRange, Direction, DocumentEntry, DocumentId, DocumentRecord,
     Fact, RecordOutcome, UnitCounts, Verdict,
