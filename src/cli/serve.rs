@@ -13,8 +13,8 @@ use std::time::SystemTime;
 #[derive(Debug, Args)]
 #[command(
     after_help = "Settings are layered: defaults < config file < environment < flags.\n\
-Environment: KYSO_DATA_DIR, KYSO_LISTEN, KYSO_MAX_PDF_BYTES, KYSO_RSA_PADDING,\n\
-KYSO_TRUST_DIR, KYSO_TRUST_DEVELOPMENT_ROOT (true: Verify also trusts the data\n\
+Environment: KYSO_DATA_DIR, KYSO_LISTEN, KYSO_MAX_PDF_BYTES, KYSO_MAX_STREAMED_PDF_BYTES,\n\
+KYSO_RSA_PADDING, KYSO_TRUST_DIR, KYSO_TRUST_DEVELOPMENT_ROOT (true: Verify also trusts the data\n\
 directory's development root; turn it off in production), KYSO_DATABASE_URL,\n\
 KYSO_REPORT_THRESHOLD_PERCENT (default 90), KYSO_PUBLIC_URL.\n\
 The same port answers gRPC and plain HTTP: GET /crl/issuing.crl and\n\
