@@ -50,9 +50,12 @@ struct SignatureRecords {
 }
 
 impl verify::ProofOfExistence for SignatureRecords {
-    fn existed_at(&self, signature_value: &[u8]) -> Option<SystemTime> {
+    fn existed_at(&self, signature_value: &[u8], signer_serial: &str) -> Option<SystemTime> {
         let id = crate::sign::signature_value_sha256(signature_value);
-        match self.runtime.block_on(self.authority.signed_at(&id)) {
+        match self
+            .runtime
+            .block_on(self.authority.signed_at(&id, signer_serial))
+        {
             Ok(found) => found,
             Err(error) => {
                 // Fail closed: without the evidence the revocation stands.

@@ -468,15 +468,22 @@ impl Authority {
     }
 
     /// When kyso made the signature whose value has this SHA-256 (lower-case
-    /// hex), from its own records; `None` when kyso did not make it.
+    /// hex) with the certificate of serial `certificate_serial`, from its own
+    /// records; `None` when kyso did not make it (with that certificate).
     pub async fn signed_at(
         &self,
         signature_sha256: &str,
+        certificate_serial: &str,
     ) -> Result<Option<SystemTime>, AuthorityError> {
         Ok(self
             .store
             .signature_evidence(signature_sha256)
             .await?
+            .filter(|evidence| {
+                evidence
+                    .certificate_serial
+                    .eq_ignore_ascii_case(certificate_serial)
+            })
             .map(|evidence| evidence.signed_at))
     }
 }

@@ -81,7 +81,9 @@ pub struct VerifyContext<'a> {
 pub trait ProofOfExistence {
     /// When the signature with this value (the SignerInfo's `signature`)
     /// is proven to have existed, if it is.
-    fn existed_at(&self, signature_value: &[u8]) -> Option<SystemTime>;
+    /// The proof must be for the signer certificate with this serial number
+    /// (upper-case hex).
+    fn existed_at(&self, signature_value: &[u8], signer_serial: &str) -> Option<SystemTime>;
 }
 
 /// No evidence: a revoked certificate fails every signature made with it.
@@ -89,7 +91,7 @@ pub trait ProofOfExistence {
 pub struct NoProofOfExistence;
 
 impl ProofOfExistence for NoProofOfExistence {
-    fn existed_at(&self, _signature_value: &[u8]) -> Option<SystemTime> {
+    fn existed_at(&self, _signature_value: &[u8], _signer_serial: &str) -> Option<SystemTime> {
         None
     }
 }
@@ -336,7 +338,8 @@ fn upheld_by_proof(
     let chain::ChainError::Revoked { at, reason, .. } = error else {
         return None;
     };
-    let signed_at = proof.existed_at(cms.signature_value.as_deref()?)?;
+    let signer = CertificateInfo::from_der(cms.signer_certificate.as_deref()?).ok()?;
+    let signed_at = proof.existed_at(cms.signature_value.as_deref()?, &signer.serial_hex)?;
     if signed_at >= *at {
         return None;
     }
