@@ -10,6 +10,7 @@
 )]
 
 #[path = "support/records.rs"]
+#[macro_use]
 mod records_support;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,35 +25,6 @@ use kyso::units::{
     Leader, LeaderId, Unit, UnitCode, UnitGroup, UnitLevel, UnitsError, demo_province,
 };
 use records_support::{TestDatabase, XorShift};
-
-/// Generates `sqlite::NAME` and `postgres::NAME` tests for each test
-/// function: `store` tests receive a store on a fresh database, `database`
-/// tests the database itself (to open several stores on it).
-macro_rules! conformance {
-    (store: [$($store_test:ident),* $(,)?], database: [$($database_test:ident),* $(,)?] $(,)?) => {
-        conformance!(@engine sqlite, Sqlite, [$($store_test),*], [$($database_test),*]);
-        conformance!(@engine postgres, Postgres, [$($store_test),*], [$($database_test),*]);
-    };
-    (@engine $module:ident, $engine:ident, [$($store_test:ident),*], [$($database_test:ident),*]) => {
-        mod $module {
-            $(
-                #[test]
-                fn $store_test() {
-                    crate::records_support::run_with_store(
-                        kyso::records::Engine::$engine,
-                        super::$store_test,
-                    );
-                }
-            )*
-            $(
-                #[test]
-                fn $database_test() {
-                    crate::records_support::run(kyso::records::Engine::$engine, super::$database_test);
-                }
-            )*
-        }
-    };
-}
 
 conformance! {
     store: [

@@ -11,6 +11,39 @@
     reason = "each test binary includes this module and uses only part of it"
 )]
 
+/// Generates `sqlite::NAME` and `postgres::NAME` tests for each test
+/// function: `store` tests receive a store on a fresh database, `database`
+/// tests the database itself (to open several stores on it).
+#[allow(
+    unused_macros,
+    reason = "only the conformance suites generate tests with it"
+)]
+macro_rules! conformance {
+    (store: [$($store_test:ident),* $(,)?], database: [$($database_test:ident),* $(,)?] $(,)?) => {
+        conformance!(@engine sqlite, Sqlite, [$($store_test),*], [$($database_test),*]);
+        conformance!(@engine postgres, Postgres, [$($store_test),*], [$($database_test),*]);
+    };
+    (@engine $module:ident, $engine:ident, [$($store_test:ident),*], [$($database_test:ident),*]) => {
+        mod $module {
+            $(
+                #[test]
+                fn $store_test() {
+                    crate::records_support::run_with_store(
+                        kyso::records::Engine::$engine,
+                        super::$store_test,
+                    );
+                }
+            )*
+            $(
+                #[test]
+                fn $database_test() {
+                    crate::records_support::run(kyso::records::Engine::$engine, super::$database_test);
+                }
+            )*
+        }
+    };
+}
+
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
