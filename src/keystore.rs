@@ -161,14 +161,24 @@ impl KeyStore {
         self.len() == 0
     }
 
-    /// The signer for `role` in `unit`, after checking the unit and leader
-    /// exist in `registry`.
+    /// The signer for `role` in `unit`. When none is installed, the error
+    /// says why from `registry`: no such unit, no such leader, or no key.
+    /// A signer installed for a unit added since `registry` was read (a
+    /// certificate issued for it through the CA) is found all the same.
     pub fn signer(
         &self,
         registry: &UnitRegistry,
         unit: &UnitCode,
         role: &SignerRole,
     ) -> Result<Arc<Signer>, KeyStoreError> {
+        if let Some(signer) = self
+            .signers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(unit.clone(), role.clone()))
+        {
+            return Ok(signer.clone());
+        }
         let registered = registry
             .find(unit)
             .ok_or_else(|| KeyStoreError::UnknownUnit {
@@ -186,15 +196,10 @@ impl KeyStore {
                 format!("leader {leader}")
             }
         };
-        self.signers
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&(unit.clone(), role.clone()))
-            .cloned()
-            .ok_or(KeyStoreError::NoKey {
-                unit: unit.to_string(),
-                role: role_name,
-            })
+        Err(KeyStoreError::NoKey {
+            unit: unit.to_string(),
+            role: role_name,
+        })
     }
 }
 

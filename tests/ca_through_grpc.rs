@@ -786,3 +786,59 @@ fn a_key_generated_on_a_configured_pkcs11_token_signs_through_the_server() {
         );
     });
 }
+
+#[test]
+fn a_unit_added_while_serving_signs_once_kyso_issues_it_a_certificate() {
+    use kyso::api::proto::{AddUnitsRequest, Unit, UnitGroup, UnitLevel};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = KysoServer::start(&dir.path().join("data"), &[]);
+    let code = "000.00.07.H23";
+    server
+        .records(|mut client| async move {
+            client
+                .add_units(AddUnitsRequest {
+                    units: vec![Unit {
+                        code: code.to_string(),
+                        name: "Sở Tư pháp tỉnh Hòa Bình".to_string(),
+                        level: UnitLevel::Province as i32,
+                        group: UnitGroup::Department as i32,
+                        ..Unit::default()
+                    }],
+                    update_existing: false,
+                })
+                .await
+        })
+        .expect("add unit");
+    let mut request = request(
+        kyso::sign::sample::one_page_pdf(),
+        code,
+        SignerRole::Organisation,
+        "",
+    );
+    request.document_id = "new-unit-1".to_string();
+    let before = server.sign(request.clone()).expect_err("no key yet");
+    assert_eq!(before.code(), Code::NotFound, "{}", before.message());
+
+    let certificate = issue(
+        &server,
+        IssueCertificateRequest {
+            unit_code: code.to_string(),
+            role: CertificateRole::Organisation as i32,
+            leader_id: String::new(),
+            key: Some(issue_certificate_request::Key::Generate(
+                KeyType::EcdsaP256 as i32,
+            )),
+        },
+    )
+    .expect("issue for the new unit");
+    assert!(
+        certificate.subject.contains("Sở Tư pháp"),
+        "{}",
+        certificate.subject
+    );
+    let signed = server.sign(request).expect("the new unit signs");
+    assert_eq!(
+        signed.summary.expect("summary").certificate_serial,
+        certificate.serial
+    );
+}
