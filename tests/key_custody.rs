@@ -8,43 +8,13 @@ use kyso::api::proto::SignerRole;
 use kyso::api::proto::signing_service_client::SigningServiceClient;
 use kyso::ca::DevPki;
 use kyso::custody::{self, KeyEncryptionKey};
+use kyso::sign::sample::one_page_pdf;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use support::server::{KysoServer, LEADER, UNIT, prepare_data_dir, request, runtime};
-
-/// A one-page PDF 1.4 written by hand, with a correct cross-reference table.
-fn minimal_pdf() -> Vec<u8> {
-    let objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << >> >>",
-        "<< /Length 0 >>\nstream\n\nendstream",
-    ];
-    let mut pdf = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (index, object) in objects.iter().enumerate() {
-        offsets.push(pdf.len());
-        pdf.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", index + 1).as_bytes());
-    }
-    let xref = pdf.len();
-    pdf.extend_from_slice(
-        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
-    );
-    for offset in offsets {
-        pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
-    }
-    pdf.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        )
-        .as_bytes(),
-    );
-    pdf
-}
 
 /// Signs a document as the organisation and as a leader of [`UNIT`] on the
 /// server at `url`.
@@ -55,10 +25,10 @@ fn sign_twice(url: &str) {
             .expect("connect");
         for (role, leader) in [(SignerRole::Organisation, ""), (SignerRole::Leader, LEADER)] {
             let response = client
-                .sign(request(minimal_pdf(), UNIT, role, leader))
+                .sign(request(one_page_pdf(), UNIT, role, leader))
                 .await
                 .unwrap_or_else(|status| panic!("signing as {role:?} failed: {status}"));
-            assert!(response.into_inner().pdf.starts_with(&minimal_pdf()));
+            assert!(response.into_inner().pdf.starts_with(&one_page_pdf()));
         }
     });
 }

@@ -38,7 +38,7 @@ use crate::ca::{
 };
 use crate::chain::TrustAnchors;
 use crate::cms::CertificateInfo;
-use crate::crypto::{DigestAlgorithm, RsaPadding};
+use crate::crypto::RsaPadding;
 use crate::custody::{self, KeyEncryptionKey};
 use crate::keyfile;
 use crate::keystore::KeyStore;
@@ -518,9 +518,9 @@ pub(crate) fn registration(
     })
 }
 
-/// SHA-256 of a certificate's DER, lower-case hex.
+/// SHA-256 of a certificate's DER, lower-case hex: its id in the register.
 pub fn fingerprint(certificate_der: &[u8]) -> String {
-    DigestAlgorithm::Sha256.hex_digest(certificate_der)
+    CertificateRecord::fingerprint_of(certificate_der)
 }
 
 /// What a key registered with its certificate is sealed for: the sealed

@@ -203,6 +203,18 @@ pub struct RevokedEntry {
     pub reason: RevocationReason,
 }
 
+impl RevokedEntry {
+    /// The serial number's big-endian bytes, as a CRL entry carries them;
+    /// `None` when the stored serial is not hex.
+    pub fn serial_bytes(&self) -> Option<Vec<u8>> {
+        let digits = self.serial.to_ascii_lowercase();
+        if digits.len() % 2 == 1 {
+            return from_lower_hex(&format!("0{digits}"));
+        }
+        from_lower_hex(&digits)
+    }
+}
+
 /// A published CRL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredCrl {
@@ -291,6 +303,14 @@ mod tests {
         assert_eq!(from_lower_hex("000FA5FF"), None);
         assert_eq!(from_lower_hex("abc"), None);
         assert_eq!(from_lower_hex(""), Some(Vec::new()));
+        let entry = |serial: &str| RevokedEntry {
+            serial: serial.to_string(),
+            at: SystemTime::UNIX_EPOCH,
+            reason: RevocationReason::Unspecified,
+        };
+        assert_eq!(entry("0A1B").serial_bytes(), Some(vec![0x0a, 0x1b]));
+        assert_eq!(entry("A1B").serial_bytes(), Some(vec![0x0a, 0x1b]));
+        assert_eq!(entry("XY").serial_bytes(), None);
     }
 
     #[test]
