@@ -8,7 +8,7 @@ use crate::api::proto::certificate_authority_service_server::CertificateAuthorit
 use crate::api::proto::records_service_server::RecordsServiceServer;
 use crate::api::proto::signing_service_server::SigningServiceServer;
 use crate::api::proto::verification_service_server::VerificationServiceServer;
-use crate::api::{CertificateAuthorityApi, RecordsApi, SigningApi, VerificationApi};
+use crate::api::{CertificateAuthorityApi, CpuPool, RecordsApi, SigningApi, VerificationApi};
 use crate::authority::{Authority, AuthorityError, AuthoritySetup, Tokens};
 use crate::ca::{self, CaError};
 use crate::chain::{ChainError, TrustAnchors};
@@ -60,6 +60,9 @@ pub enum ServeError {
     /// The CA, its register or a configured token could not be set up.
     #[error(transparent)]
     Authority(#[from] AuthorityError),
+    /// The signing threads could not be started.
+    #[error("cannot start the signing threads: {0}")]
+    CpuPool(std::io::Error),
     /// The address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -194,6 +197,7 @@ pub async fn run(
             state.keys.clone(),
             recorder,
             state.authority.clone(),
+            CpuPool::per_core().map_err(ServeError::CpuPool)?,
             config.max_pdf_bytes,
         )
         .with_max_streamed_pdf_bytes(config.max_streamed_pdf_bytes),

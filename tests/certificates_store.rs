@@ -21,8 +21,9 @@ use kyso::ca::{CertificateRole, RevocationReason};
 use kyso::datetime::parse_rfc3339;
 use kyso::records::{
     CertificateFilter, CertificateOrigin, CertificateRecord, CertificateRevocation,
-    CertificateStatus, Direction, DocumentId, DocumentRecord, Fact, KeyCustody, PublishCrlError,
-    RecordOutcome, RecordStore, RecordsError, RevokeOutcome, RevokedEntry, SignatureEvidence,
+    CertificateStatus, Direction, DocumentId, DocumentRecord, Fact, GuardedRecord, KeyCustody,
+    PublishCrlError, RecordOutcome, RecordStore, RecordsError, RevokeOutcome, RevokedEntry,
+    SignatureEvidence,
 };
 use kyso::units::{LeaderId, UnitCode, demo_province};
 use records_support::TestDatabase;
@@ -39,6 +40,7 @@ conformance! {
         a_crl_whose_signing_fails_is_not_stored_and_does_not_use_up_its_number,
         signing_evidence_is_written_with_the_record_and_survives_a_retry_the_ledger_merges,
         signing_evidence_is_stored_whole_with_its_batch_or_not_at_all,
+        a_signature_is_acknowledged_only_while_its_certificate_is_not_revoked,
     ],
     database: [
         replicas_publishing_crls_at_once_never_reuse_a_number,
@@ -957,5 +959,99 @@ async fn signing_evidence_is_stored_whole_with_its_batch_or_not_at_all(store: Re
             .unwrap()
             .map(|evidence| evidence.signed_at),
         Some(signed.at)
+    );
+}
+
+async fn a_signature_is_acknowledged_only_while_its_certificate_is_not_revoked(store: RecordStore) {
+    seeded(&store).await;
+    let seal = certificate("seal", DEPARTMENT, "0F", "2026-01-02T08:00:00Z");
+    let other_seal = certificate("other seal", DISTRICT, "10", "2026-01-02T08:00:00Z");
+    store.add_certificate(&seal).await.unwrap();
+    store.add_certificate(&other_seal).await.unwrap();
+    let guarded = |document: &str, seed: &str, fingerprint: &str| GuardedRecord {
+        record: signing_record(
+            document,
+            "2026-04-20T14:00:00+07:00",
+            organisation_signed("0F", Some(&sha256_hex(seed))),
+        ),
+        unrevoked_certificate: Some(fingerprint.to_owned()),
+    };
+    let before = guarded("1/STC", "before", &seal.fingerprint);
+    assert_eq!(
+        store
+            .record_guarded(std::slice::from_ref(&before))
+            .await
+            .unwrap(),
+        vec![RecordOutcome::Created]
+    );
+
+    let revocation = CertificateRevocation {
+        at: at("2026-04-20T15:00:00+07:00"),
+        reason: RevocationReason::KeyCompromise,
+        recorded_at: at("2026-04-20T15:05:00+07:00"),
+    };
+    store
+        .revoke_certificate(
+            &seal.fingerprint,
+            revocation.at,
+            revocation.reason,
+            revocation.recorded_at,
+        )
+        .await
+        .unwrap();
+    // A batch holding a signature of the revoked certificate stores nothing,
+    // not even the other certificate's signature, and says why.
+    let after = guarded("2/STC", "after", &seal.fingerprint);
+    let elsewhere = GuardedRecord {
+        record: DocumentRecord {
+            unit: code(DISTRICT),
+            ..guarded("3/UBND", "elsewhere", &other_seal.fingerprint).record
+        },
+        ..guarded("3/UBND", "elsewhere", &other_seal.fingerprint)
+    };
+    let refused = store
+        .record_guarded(&[elsewhere.clone(), after.clone()])
+        .await
+        .unwrap_err();
+    match &refused {
+        RecordsError::CertificateRevoked {
+            subject,
+            revocation: found,
+        } => {
+            assert_eq!(subject, &seal.subject);
+            assert_eq!(found, &revocation);
+        }
+        other => panic!("expected CertificateRevoked, got {other:?}"),
+    }
+    let message = refused.to_string();
+    assert!(
+        message.contains("revoked at 2026-04-20T08:00:00Z") && message.contains("key_compromise"),
+        "{message}"
+    );
+    for (unit, record) in [(DEPARTMENT, &after), (DISTRICT, &elsewhere)] {
+        assert_eq!(
+            store
+                .entry(&code(unit), Direction::Outgoing, &record.record.document_id)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    assert_eq!(
+        store
+            .signature_evidence(&sha256_hex("after"))
+            .await
+            .unwrap(),
+        None
+    );
+    // The other certificate still signs; an unguarded fact (a document
+    // system's report) is not the register's business.
+    assert_eq!(
+        store.record_guarded(&[elsewhere]).await.unwrap(),
+        vec![RecordOutcome::Created]
+    );
+    assert_eq!(
+        store.record(&after.record).await.unwrap(),
+        RecordOutcome::Created
     );
 }

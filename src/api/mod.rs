@@ -4,6 +4,7 @@
 
 mod ca;
 pub mod client;
+mod cpu_pool;
 mod prepared;
 mod records;
 mod report;
@@ -13,6 +14,7 @@ mod streamed;
 mod verification;
 
 pub use ca::CertificateAuthorityApi;
+pub use cpu_pool::CpuPool;
 pub use records::{MAX_BATCH, RecordsApi};
 pub use report::{report_from_proto, report_to_proto};
 pub use signing::SigningApi;

@@ -2,6 +2,7 @@
 //! `PrepareSignature` → `CompleteSignature` for a key it never holds.
 
 use super::ApiError;
+use super::cpu_pool::CpuPool;
 use super::prepared::{self, PreparedStore, Waiting};
 use super::proto::{
     self, CompleteSignatureRequest, PrepareSignatureRequest, PrepareSignatureResponse, SignRequest,
@@ -9,7 +10,7 @@ use super::proto::{
 };
 use crate::authority::Authority;
 use crate::keystore::{KeyStore, KeyStoreError, SignerRole};
-use crate::records::{DocumentId, DocumentRecord, Fact, GroupCommit};
+use crate::records::{DocumentId, DocumentRecord, Fact, GroupCommit, GuardedRecord};
 use crate::sign::{self, SignOptions, SignedDocument, SignerProfile};
 use crate::units::{LeaderId, UnitCode, UnitRegistry};
 use std::sync::Arc;
@@ -27,17 +28,19 @@ pub struct SigningApi {
     max_pdf_bytes: usize,
     max_streamed_pdf_bytes: usize,
     prepared: Arc<PreparedStore>,
+    pub(super) cpu: CpuPool,
 }
 
 impl SigningApi {
-    /// A service over `keys` for the units in `registry`, recording into
-    /// `records` and refusing certificates `authority`'s register lists as
-    /// revoked.
+    /// A service over `keys` for the units in `registry`, signing on `cpu`,
+    /// recording into `records` and refusing certificates `authority`'s
+    /// register lists as revoked.
     pub fn new(
         registry: Arc<UnitRegistry>,
         keys: Arc<KeyStore>,
         records: GroupCommit,
         authority: Arc<Authority>,
+        cpu: CpuPool,
         max_pdf_bytes: usize,
     ) -> Self {
         Self {
@@ -48,6 +51,7 @@ impl SigningApi {
             max_pdf_bytes,
             max_streamed_pdf_bytes: crate::config::DEFAULT_MAX_STREAMED_PDF_BYTES,
             prepared: Arc::new(PreparedStore::new()),
+            cpu,
         }
     }
 
@@ -262,7 +266,9 @@ impl SigningApi {
     }
 
     /// Records the signature in the ledger (committed before the answer: an
-    /// acknowledged signature is a counted one).
+    /// acknowledged signature is a counted one), unless the register lists
+    /// the certificate with this fingerprint as revoked by the time the
+    /// record's transaction reads it.
     pub(super) async fn record_signature(
         &self,
         unit: UnitCode,
@@ -270,6 +276,7 @@ impl SigningApi {
         document_id: &DocumentId,
         summary: &sign::SignatureSummary,
         signature_sha256: &str,
+        certificate_fingerprint: &str,
     ) -> Result<(), ApiError> {
         let certificate_serial = summary.certificate_serial.clone();
         let signature_sha256 = Some(signature_sha256.to_string());
@@ -286,11 +293,14 @@ impl SigningApi {
         };
         let outcome = self
             .records
-            .record(DocumentRecord {
-                unit,
-                document_id: document_id.clone(),
-                at: summary.signing_time,
-                fact,
+            .record_guarded(GuardedRecord {
+                record: DocumentRecord {
+                    unit,
+                    document_id: document_id.clone(),
+                    at: summary.signing_time,
+                    fact,
+                },
+                unrevoked_certificate: Some(certificate_fingerprint.to_string()),
             })
             .await?;
         tracing::info!(
@@ -336,18 +346,19 @@ impl proto::signing_service_server::SigningService for SigningApi {
     async fn sign(&self, request: Request<SignRequest>) -> Result<Response<SignResponse>, Status> {
         let parsed = ParsedSignRequest::parse(request.into_inner(), self.max_pdf_bytes)?;
         let signer = self.signer_for(&parsed.unit, &parsed.role)?;
-        self.check_signer_not_revoked(&signer).await?;
+        // A revoked certificate is refused when the signature is recorded:
+        // the transaction that would acknowledge it reads the register.
+        let fingerprint = signer.profile().fingerprint().to_string();
         let unit = parsed.unit.clone();
         let role = parsed.role.clone();
         let document_id = parsed.document_id.clone();
-        // Signing is CPU-bound: it runs on the blocking pool, never on the
+        // Signing is CPU-bound: it runs on the CPU pool, never on the
         // runtime's worker threads.
-        let signed: SignedDocument = tokio::task::spawn_blocking(move || {
-            sign::sign_pdf(&parsed.pdf, &signer, &parsed.options, SystemTime::now())
-        })
-        .await
-        .map_err(|e| ApiError::TaskFailed(e.to_string()))?
-        .map_err(ApiError::from)?;
+        let signed: SignedDocument = self
+            .cpu
+            .run(move || sign::sign_pdf(&parsed.pdf, &signer, &parsed.options, SystemTime::now()))
+            .await?
+            .map_err(ApiError::from)?;
         // Recorded (committed) before the answer: an acknowledged signature
         // is a counted one. If recording fails the caller gets no PDF and
         // retries; the retry records the same document once.
@@ -357,6 +368,7 @@ impl proto::signing_service_server::SigningService for SigningApi {
             &document_id,
             &signed.summary,
             &signed.signature_value_sha256,
+            &fingerprint,
         )
         .await?;
         Ok(Response::new(SignResponse {
@@ -387,15 +399,17 @@ impl proto::signing_service_server::SigningService for SigningApi {
                 .map_err(ApiError::from)?;
         }
         // Parsing the certificates and preparing the revision are CPU-bound.
-        let prepared = tokio::task::spawn_blocking(move || {
-            let profile = SignerProfile::for_external_key(&certificates).map_err(|e| match e {
-                sign::SignError::Certificate(e) => invalid("signer_certificate", e),
-                other => ApiError::from(other),
-            })?;
-            sign::prepare(&pdf, &Arc::new(profile), &options, now).map_err(ApiError::from)
-        })
-        .await
-        .map_err(|e| ApiError::TaskFailed(e.to_string()))??;
+        let prepared = self
+            .cpu
+            .run(move || {
+                let profile =
+                    SignerProfile::for_external_key(&certificates).map_err(|e| match e {
+                        sign::SignError::Certificate(e) => invalid("signer_certificate", e),
+                        other => ApiError::from(other),
+                    })?;
+                sign::prepare(&pdf, &Arc::new(profile), &options, now).map_err(ApiError::from)
+            })
+            .await??;
         let expires_at = now + prepared::KEPT;
         let response = PrepareSignatureResponse {
             handle: String::new(),
@@ -443,12 +457,13 @@ impl proto::signing_service_server::SigningService for SigningApi {
         // Checked before anything is recorded: a wrong value leaves the
         // ledger untouched and the prepared signature usable until it expires.
         let value = request.signature_value;
-        let (waiting, checked) = tokio::task::spawn_blocking(move || {
-            let checked = waiting.prepared.check_signature_value(&value);
-            (waiting, checked.map(|()| value))
-        })
-        .await
-        .map_err(|e| ApiError::TaskFailed(e.to_string()))?;
+        let (waiting, checked) = self
+            .cpu
+            .run(move || {
+                let checked = waiting.prepared.check_signature_value(&value);
+                (waiting, checked.map(|()| value))
+            })
+            .await?;
         let value = match checked {
             Ok(value) => value,
             Err(error) => {
@@ -464,6 +479,7 @@ impl proto::signing_service_server::SigningService for SigningApi {
                 &waiting.document_id,
                 &summary,
                 &sign::signature_value_sha256(&value),
+                waiting.prepared.certificate_fingerprint(),
             )
             .await
         {
@@ -473,9 +489,10 @@ impl proto::signing_service_server::SigningService for SigningApi {
         }
         let document_id = waiting.document_id;
         let prepared = waiting.prepared;
-        let signed: SignedDocument = tokio::task::spawn_blocking(move || prepared.complete(&value))
-            .await
-            .map_err(|e| ApiError::TaskFailed(e.to_string()))?
+        let signed: SignedDocument = self
+            .cpu
+            .run(move || prepared.complete(&value))
+            .await?
             .map_err(ApiError::from)?;
         Ok(Response::new(SignResponse {
             pdf: signed.pdf,

@@ -170,6 +170,7 @@ fn records_code(error: &RecordsError) -> Code {
         | RecordsError::Units(_) => Code::InvalidArgument,
         RecordsError::UnknownUnit { .. } => Code::NotFound,
         RecordsError::UnitExists { .. } => Code::AlreadyExists,
+        RecordsError::CertificateRevoked { .. } => Code::FailedPrecondition,
         // The caller may retry: nothing was acknowledged.
         RecordsError::Database(_) => Code::Unavailable,
         RecordsError::DatabaseUrl { .. }

@@ -64,7 +64,9 @@ impl SigningApi {
             request.location,
         );
         let signer = self.signer_for(&unit, &role)?;
+        // Refused before a large upload; checked again when recorded.
         self.check_signer_not_revoked(&signer).await?;
+        let fingerprint = signer.profile().fingerprint().to_string();
 
         let mut pdf = Vec::new();
         pdf.try_reserve_exact(size)
@@ -103,12 +105,11 @@ impl SigningApi {
             ));
         }
         let pdf = Arc::new(pdf);
-        let signed: SignedParts = tokio::task::spawn_blocking(move || {
-            sign::sign_pdf_shared(pdf, &signer, &options, SystemTime::now())
-        })
-        .await
-        .map_err(|e| ApiError::TaskFailed(e.to_string()))?
-        .map_err(ApiError::from)?;
+        let signed: SignedParts = self
+            .cpu
+            .run(move || sign::sign_pdf_shared(pdf, &signer, &options, SystemTime::now()))
+            .await?
+            .map_err(ApiError::from)?;
         // Recorded before the answer, as for Sign.
         self.record_signature(
             unit,
@@ -116,6 +117,7 @@ impl SigningApi {
             &document_id,
             &signed.summary,
             &signed.signature_value_sha256,
+            &fingerprint,
         )
         .await?;
         Ok(answer(signed, document_id))

@@ -6,14 +6,14 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{DocumentRecord, RecordOutcome, RecordStore, RecordsError};
+use super::{DocumentRecord, GuardedRecord, RecordOutcome, RecordStore, RecordsError};
 
 /// Most records one shared transaction takes.
 pub const MAX_GROUP: usize = 256;
 
 /// A record waiting for its transaction.
 struct Waiting {
-    record: DocumentRecord,
+    record: GuardedRecord,
     reply: oneshot::Sender<Result<RecordOutcome, RecordsError>>,
 }
 
@@ -34,6 +34,20 @@ impl GroupCommit {
 
     /// Records one fact; returns once the transaction holding it committed.
     pub async fn record(&self, record: DocumentRecord) -> Result<RecordOutcome, RecordsError> {
+        self.record_guarded(GuardedRecord {
+            record,
+            unrevoked_certificate: None,
+        })
+        .await
+    }
+
+    /// Records one fact unless its certificate is revoked by the time its
+    /// transaction reads the register (see [`RecordStore::record_guarded`]);
+    /// returns once the transaction holding it committed.
+    pub async fn record_guarded(
+        &self,
+        record: GuardedRecord,
+    ) -> Result<RecordOutcome, RecordsError> {
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Waiting { record, reply })
@@ -60,13 +74,13 @@ async fn write(store: RecordStore, mut queue: mpsc::Receiver<Waiting>) {
         }
         if group.len() == 1 {
             for waiting in group {
-                let outcome = store.record(&waiting.record).await;
+                let outcome = record_one(&store, &waiting.record).await;
                 let _ = waiting.reply.send(outcome);
             }
             continue;
         }
-        let records: Vec<DocumentRecord> = group.iter().map(|w| w.record.clone()).collect();
-        match store.record_all(&records).await {
+        let records: Vec<GuardedRecord> = group.iter().map(|w| w.record.clone()).collect();
+        match store.record_guarded(&records).await {
             Ok(outcomes) => {
                 for (waiting, outcome) in group.into_iter().zip(outcomes) {
                     let _ = waiting.reply.send(Ok(outcome));
@@ -74,12 +88,23 @@ async fn write(store: RecordStore, mut queue: mpsc::Receiver<Waiting>) {
             }
             Err(_) => {
                 for waiting in group {
-                    let outcome = store.record(&waiting.record).await;
+                    let outcome = record_one(&store, &waiting.record).await;
                     let _ = waiting.reply.send(outcome);
                 }
             }
         }
     }
+}
+
+async fn record_one(
+    store: &RecordStore,
+    record: &GuardedRecord,
+) -> Result<RecordOutcome, RecordsError> {
+    let outcomes = store.record_guarded(std::slice::from_ref(record)).await?;
+    outcomes
+        .into_iter()
+        .next()
+        .ok_or_else(|| RecordsError::Database("the records store answered no outcome".to_string()))
 }
 
 #[cfg(test)]

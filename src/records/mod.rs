@@ -27,7 +27,7 @@ pub use certificates::{
 pub use group_commit::{GroupCommit, MAX_GROUP};
 pub use model::{
     AppliedSignature, Channel, DateRange, Direction, DocumentEntry, DocumentId, DocumentRecord,
-    Fact, RecordOutcome, UnitCounts, Verdict,
+    Fact, GuardedRecord, RecordOutcome, UnitCounts, Verdict,
 };
 pub use store::{Engine, RecordStore, UnitsAdded};
 
@@ -82,6 +82,15 @@ pub enum RecordsError {
         document_id: DocumentId,
         /// What is wrong.
         reason: &'static str,
+    },
+    /// A signature's certificate was revoked before its record committed:
+    /// the signature is not acknowledged.
+    #[error("the certificate {subject} was revoked at {} ({}); kyso no longer signs with it", crate::datetime::rfc3339(.revocation.at), .revocation.reason)]
+    CertificateRevoked {
+        /// Its subject.
+        subject: String,
+        /// When and why.
+        revocation: CertificateRevocation,
     },
     /// The units would break the registry's invariants.
     #[error(transparent)]

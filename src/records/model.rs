@@ -177,6 +177,17 @@ pub struct DocumentRecord {
     pub fact: Fact,
 }
 
+/// A fact to record with, for a signature kyso made, the certificate that
+/// must not be revoked when the fact is committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuardedRecord {
+    /// The fact.
+    pub record: DocumentRecord,
+    /// The SHA-256 fingerprint (lower-case hex) of the certificate whose
+    /// revocation refuses the record.
+    pub unrevoked_certificate: Option<String>,
+}
+
 /// What recording a fact changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordOutcome {

@@ -482,7 +482,7 @@ fn binary(hex: &str) -> Result<Vec<u8>, RecordsError> {
     })
 }
 
-fn reason_of(name: &str) -> Result<RevocationReason, RecordsError> {
+pub(super) fn reason_of(name: &str) -> Result<RevocationReason, RecordsError> {
     RevocationReason::ALL
         .into_iter()
         .find(|reason| reason.as_str() == name)

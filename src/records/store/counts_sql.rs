@@ -62,18 +62,22 @@ impl CountDeltas {
     }
 }
 
+/// Adds the deltas to `daily_counts`, one multi-row upsert per
+/// [`ROWS_PER_STATEMENT`] rows, in (day, unit) order.
 pub(super) async fn apply_deltas(
     connection: &mut AnyConnection,
     deltas: &CountDeltas,
 ) -> Result<(), RecordsError> {
-    for ((day, unit), delta) in &deltas.0 {
-        if delta.iter().all(|&change| change == 0) {
-            continue;
-        }
-        let mut query = sqlx::query(
+    let rows: Vec<(&(i64, String), &[i64; 6])> = deltas
+        .0
+        .iter()
+        .filter(|(_, delta)| delta.iter().any(|&change| change != 0))
+        .collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
             "INSERT INTO daily_counts (unit_code, day, incoming_total, incoming_electronic, \
                  outgoing_total, outgoing_electronic, organisation_signed, leader_signed) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             VALUES {} \
              ON CONFLICT (day, unit_code) DO UPDATE SET \
                  incoming_total = daily_counts.incoming_total + excluded.incoming_total, \
                  incoming_electronic = \
@@ -84,11 +88,14 @@ pub(super) async fn apply_deltas(
                  organisation_signed = \
                      daily_counts.organisation_signed + excluded.organisation_signed, \
                  leader_signed = daily_counts.leader_signed + excluded.leader_signed",
-        )
-        .bind(unit.as_str())
-        .bind(*day);
-        for change in delta {
-            query = query.bind(*change);
+            placeholders(chunk.len(), 8)
+        );
+        let mut query = sqlx::query(&sql);
+        for ((day, unit), delta) in chunk {
+            query = query.bind(unit.as_str()).bind(*day);
+            for change in *delta {
+                query = query.bind(*change);
+            }
         }
         query.execute(&mut *connection).await.map_err(database)?;
     }

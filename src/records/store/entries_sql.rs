@@ -242,7 +242,7 @@ pub(super) async fn update_entry(
 
 /// Binds an entry's mutable columns, channel to `leader_signature_sha256`,
 /// in the order both `insert_entry` and `update_entry` name them.
-fn bind_state<'q>(
+pub(super) fn bind_state<'q>(
     query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
     entry: &'q StoredEntry,
 ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {

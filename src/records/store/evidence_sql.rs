@@ -4,39 +4,52 @@
 use super::*;
 use crate::records::SignatureEvidence;
 
-/// Stores the evidence a signing fact carries; a digest stored before keeps
-/// its first row.
+/// Stores the evidence the signing facts among `records` carry, in their
+/// order; a digest stored before keeps its first row.
 pub(super) async fn insert_evidence(
     connection: &mut AnyConnection,
-    record: &DocumentRecord,
+    records: &[&DocumentRecord],
 ) -> Result<(), RecordsError> {
-    let (leader, serial, digest) = match &record.fact {
-        Fact::OrganisationSigned {
-            certificate_serial,
-            signature_sha256: Some(digest),
-        } => (None, certificate_serial, digest),
-        Fact::LeaderSigned {
-            leader,
-            certificate_serial,
-            signature_sha256: Some(digest),
-        } => (Some(leader.as_str()), certificate_serial, digest),
-        _ => return Ok(()),
-    };
-    sqlx::query(
-        "INSERT INTO signatures (signature_sha256, unit_code, document_id, leader_id, \
-             certificate_serial, signed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (signature_sha256) DO NOTHING",
-    )
-    .bind(digest.as_str())
-    .bind(record.unit.as_str())
-    .bind(record.document_id.as_str())
-    .bind(leader)
-    .bind(serial.as_str())
-    .bind(micros(record.at))
-    .execute(&mut *connection)
-    .await
-    .map_err(database)?;
+    let evidence: Vec<(&DocumentRecord, Option<&str>, &str, &str)> = records
+        .iter()
+        .filter_map(|record| match &record.fact {
+            Fact::OrganisationSigned {
+                certificate_serial,
+                signature_sha256: Some(digest),
+            } => Some((*record, None, certificate_serial.as_str(), digest.as_str())),
+            Fact::LeaderSigned {
+                leader,
+                certificate_serial,
+                signature_sha256: Some(digest),
+            } => Some((
+                *record,
+                Some(leader.as_str()),
+                certificate_serial.as_str(),
+                digest.as_str(),
+            )),
+            _ => None,
+        })
+        .collect();
+    for chunk in evidence.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO signatures (signature_sha256, unit_code, document_id, leader_id, \
+                 certificate_serial, signed_at) \
+             VALUES {} \
+             ON CONFLICT (signature_sha256) DO NOTHING",
+            placeholders(chunk.len(), 6)
+        );
+        let mut query = sqlx::query(&sql);
+        for (record, leader, serial, digest) in chunk {
+            query = query
+                .bind(*digest)
+                .bind(record.unit.as_str())
+                .bind(record.document_id.as_str())
+                .bind(*leader)
+                .bind(*serial)
+                .bind(micros(record.at));
+        }
+        query.execute(&mut *connection).await.map_err(database)?;
+    }
     Ok(())
 }
 

@@ -31,13 +31,14 @@ use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Row, Transaction};
 use super::RecordsError;
 use super::model::{
     AppliedSignature, Channel, DateRange, Direction, DocumentEntry, DocumentId, DocumentRecord,
-    Fact, RecordOutcome, UnitCounts, Verdict,
+    Fact, GuardedRecord, RecordOutcome, UnitCounts, Verdict,
 };
 use crate::datetime::{VIETNAM_OFFSET_SECONDS, VietnamDate};
 use crate::units::{
     Leader, LeaderId, Unit, UnitCode, UnitGroup, UnitLevel, UnitRegistry, UnitsError,
 };
 
+mod batch_sql;
 mod bench_fill;
 mod certificates_sql;
 mod conversions;
@@ -46,6 +47,7 @@ mod entries_sql;
 mod evidence_sql;
 mod units_sql;
 
+use batch_sql::*;
 use bench_fill::*;
 use conversions::*;
 use counts_sql::*;
@@ -388,15 +390,16 @@ impl RecordStore {
     /// carries its `signature_sha256` also stores its evidence (see
     /// [`RecordStore::signature_evidence`]) in the same transaction.
     pub async fn record(&self, record: &DocumentRecord) -> Result<RecordOutcome, RecordsError> {
-        check_fact(record)?;
-        let mut transaction = self.begin_write().await?;
-        let mut deltas = CountDeltas::new();
-        let outcome = self
-            .record_in(&mut transaction, record, &mut deltas)
+        let outcomes = self
+            .record_batch(&[Guarded {
+                record,
+                unrevoked_certificate: None,
+            }])
             .await?;
-        apply_deltas(&mut transaction, &deltas).await?;
-        transaction.commit().await.map_err(database)?;
-        Ok(outcome)
+        outcomes
+            .into_iter()
+            .next()
+            .ok_or_else(|| RecordsError::Database("recording one fact gave no outcome".to_string()))
     }
 
     /// Records every fact in one transaction: all are stored or, on the
@@ -406,44 +409,39 @@ impl RecordStore {
         &self,
         records: &[DocumentRecord],
     ) -> Result<Vec<RecordOutcome>, RecordsError> {
-        for record in records {
-            check_fact(record)?;
-        }
-        // Row locks in key order: two replicas recording overlapping batches
-        // cannot deadlock. The sort is stable, so one document's facts keep
-        // their order.
-        let mut order: Vec<usize> = (0..records.len()).collect();
-        order.sort_by(|&a, &b| entry_key(&records[a]).cmp(&entry_key(&records[b])));
-        let mut outcomes = vec![RecordOutcome::Unchanged; records.len()];
-        let mut transaction = self.begin_write().await?;
-        let mut deltas = CountDeltas::new();
-        for index in order {
-            outcomes[index] = self
-                .record_in(&mut transaction, &records[index], &mut deltas)
-                .await?;
-        }
-        apply_deltas(&mut transaction, &deltas).await?;
-        transaction.commit().await.map_err(database)?;
-        Ok(outcomes)
+        let batch: Vec<Guarded<'_>> = records
+            .iter()
+            .map(|record| Guarded {
+                record,
+                unrevoked_certificate: None,
+            })
+            .collect();
+        self.record_batch(&batch).await
     }
 
-    /// Merges one fact into its entry inside a write transaction, adding the
-    /// change of the entry's contribution to `deltas`, and stores the
-    /// evidence of a signature the fact carries.
-    async fn record_in(
+    /// [`RecordStore::record_all`] for facts that may each name a
+    /// certificate that must not be revoked when they are committed: if the
+    /// register lists one as revoked, nothing is stored and the call fails
+    /// with [`RecordsError::CertificateRevoked`]. Read in the recording
+    /// transaction, so a signature is acknowledged only while its
+    /// certificate stands.
+    pub async fn record_guarded(
         &self,
-        connection: &mut AnyConnection,
-        record: &DocumentRecord,
-        deltas: &mut CountDeltas,
-    ) -> Result<RecordOutcome, RecordsError> {
-        let outcome = self.merge_in(connection, record, deltas).await?;
-        // After the entry: its row lock is taken first, as by every recorder,
-        // and its existence proves the unit's.
-        insert_evidence(connection, record).await?;
-        Ok(outcome)
+        records: &[GuardedRecord],
+    ) -> Result<Vec<RecordOutcome>, RecordsError> {
+        let batch: Vec<Guarded<'_>> = records
+            .iter()
+            .map(|guarded| Guarded {
+                record: &guarded.record,
+                unrevoked_certificate: guarded.unrevoked_certificate.as_deref(),
+            })
+            .collect();
+        self.record_batch(&batch).await
     }
 
-    /// The ledger half of [`RecordStore::record_in`].
+    /// Merges one fact into its entry inside a write transaction, reading
+    /// (and on PostgreSQL locking) the entry alone, and adds the change of
+    /// the entry's contribution to `deltas`.
     async fn merge_in(
         &self,
         connection: &mut AnyConnection,
