@@ -110,6 +110,15 @@ impl Engine {
         }
     }
 
+    /// What follows a `SELECT` that joins to the entries (aliased `alias`)
+    /// about to be changed: only their rows are locked.
+    fn row_lock_of(self, alias: &str) -> String {
+        match self {
+            Self::Sqlite => String::new(),
+            Self::Postgres => format!(" FOR UPDATE OF {alias}"),
+        }
+    }
+
     /// The statements that give a write transaction exclusive use of
     /// `tables` against other writers while letting readers in. SQLite needs
     /// none: `BEGIN IMMEDIATE` holds the database's only write lock.
