@@ -146,6 +146,17 @@ impl<'a> Lexer<'a> {
         self.value(0)
     }
 
+    /// Moves past one direct object as [`object`](Self::object) reads it,
+    /// with the same errors; a hexadecimal string (a signature's
+    /// `/Contents`) is checked without being decoded.
+    pub fn skip_object(&mut self) -> Result<(), SyntaxError> {
+        self.skip_whitespace();
+        if self.peek() == Some(b'<') && self.peek_at(1) != Some(b'<') {
+            return self.skip_hex_string();
+        }
+        self.object().map(drop)
+    }
+
     fn value(&mut self, depth: usize) -> Result<Object, SyntaxError> {
         if depth > MAX_DEPTH {
             return Err(self.error("objects nested too deeply"));
