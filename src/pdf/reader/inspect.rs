@@ -14,11 +14,19 @@ const SCAN_BLOCK: usize = 16;
 /// Whether `block` holds any of `needles` (written so that the compiler
 /// compares the whole block at once).
 fn holds_any(block: &[u8; SCAN_BLOCK], needles: &[u8; 6]) -> bool {
-    block.iter().fold(false, |any, byte| {
-        any | needles
-            .iter()
-            .fold(false, |hit, needle| hit | (byte == needle))
-    })
+    let [a, b, c, d, e, f] = *needles;
+    block
+        .iter()
+        .map(|&byte| {
+            u8::from(byte == a)
+                | u8::from(byte == b)
+                | u8::from(byte == c)
+                | u8::from(byte == d)
+                | u8::from(byte == e)
+                | u8::from(byte == f)
+        })
+        .fold(0, |any, hit| any | hit)
+        != 0
 }
 
 impl LazyDocument<'_> {
