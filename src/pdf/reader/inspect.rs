@@ -13,6 +13,7 @@ const SCAN_BLOCK: usize = 16;
 
 /// Whether `block` holds any of `needles` (written so that the compiler
 /// compares the whole block at once).
+#[inline]
 fn holds_any(block: &[u8; SCAN_BLOCK], needles: &[u8; 6]) -> bool {
     let [a, b, c, d, e, f] = *needles;
     block
