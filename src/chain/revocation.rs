@@ -137,6 +137,15 @@ pub(super) fn check(
     if revocation.crls.len() > MAX_CRLS {
         return Err(ChainError::BudgetExceeded { what: "CRLs" });
     }
+    // No CRL at all: no evidence either way, and nothing below to read —
+    // the status the passes would reach with empty lists, without parsing
+    // the candidates.
+    if revocation.crls.is_empty() {
+        return match revocation.policy {
+            RevocationPolicy::SoftFail => Ok((path, RevocationStatus::Unknown)),
+            RevocationPolicy::HardFail => Err(ChainError::RevocationUnknown),
+        };
+    }
     let crls: Vec<Crl> = revocation
         .crls
         .iter()

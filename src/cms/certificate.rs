@@ -115,13 +115,13 @@ impl CertificateInfo {
         Ok(Self::of(&certificate))
     }
 
-    fn of(certificate: &Certificate) -> Self {
+    pub(super) fn of(certificate: &Certificate) -> Self {
         let tbs = &certificate.tbs_certificate;
         Self {
-            subject: tbs.subject.to_string(),
+            subject: rfc4514(&tbs.subject),
             common_name: attribute_text(&tbs.subject, const_oid::db::rfc4519::CN),
             organisation: attribute_text(&tbs.subject, const_oid::db::rfc4519::O),
-            issuer: tbs.issuer.to_string(),
+            issuer: rfc4514(&tbs.issuer),
             serial_hex: tbs
                 .serial_number
                 .as_bytes()
@@ -165,5 +165,152 @@ fn attribute_text(
             .map(|s| s.to_string()),
         der::Tag::BmpString => value.decode_as::<BmpString>().ok().map(|s| s.to_string()),
         _ => None,
+    }
+}
+
+/// Attribute types that names are spelt with nearly always (RFC 4519,
+/// RFC 5280 Appendix A, PKCS #9 emailAddress), whose names are looked up in
+/// the OID database once rather than for every name.
+const COMMON_ATTRIBUTE_TYPES: [const_oid::ObjectIdentifier; 17] = {
+    use const_oid::db::rfc4519;
+    [
+        rfc4519::CN,
+        rfc4519::O,
+        rfc4519::OU,
+        rfc4519::C,
+        rfc4519::L,
+        rfc4519::ST,
+        rfc4519::STREET,
+        rfc4519::SERIAL_NUMBER,
+        rfc4519::TITLE,
+        rfc4519::SN,
+        rfc4519::GIVEN_NAME,
+        rfc4519::DC,
+        rfc4519::UID,
+        rfc4519::POSTAL_CODE,
+        // emailAddress (PKCS #9), pseudonym, organizationIdentifier.
+        const_oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1"),
+        const_oid::ObjectIdentifier::new_unwrap("2.5.4.65"),
+        const_oid::ObjectIdentifier::new_unwrap("2.5.4.97"),
+    ]
+};
+
+/// The name the OID database gives an attribute type, as x509-cert's
+/// `Display` looks it up (a walk over the whole database), remembered for
+/// the common types.
+fn attribute_type_name(oid: &const_oid::ObjectIdentifier) -> Option<&'static str> {
+    type Names = Vec<(const_oid::ObjectIdentifier, Option<&'static str>)>;
+    static COMMON: std::sync::OnceLock<Names> = std::sync::OnceLock::new();
+    let common = COMMON.get_or_init(|| {
+        COMMON_ATTRIBUTE_TYPES
+            .iter()
+            .map(|oid| (*oid, shortest_name(oid)))
+            .collect()
+    });
+    match common.iter().find(|(known, _)| known == oid) {
+        Some((_, name)) => *name,
+        None => shortest_name(oid),
+    }
+}
+
+/// The shortest of the names the OID database has for `oid`, the first of
+/// equally short ones (x509-cert 0.2's private `shortest_name_by_oid`).
+fn shortest_name(oid: &const_oid::ObjectIdentifier) -> Option<&'static str> {
+    let mut best: Option<&'static str> = None;
+    for name in const_oid::db::DB.find_names_for_oid(*oid) {
+        if best.is_none_or(|previous| name.len() < previous.len()) {
+            best = Some(name);
+        }
+    }
+    best
+}
+
+/// A distinguished name as RFC 4514 text, character for character what
+/// x509-cert's `Display` writes (RDNs last first, `,` between them, `+`
+/// inside one, values escaped, unnamed or non-string values as `oid=#hex`).
+fn rfc4514(name: &x509_cert::name::Name) -> String {
+    let mut out = String::new();
+    for (i, rdn) in name.0.iter().rev().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        for (j, atv) in rdn.0.iter().enumerate() {
+            if j > 0 {
+                out.push('+');
+            }
+            // Writing to a String cannot fail.
+            let _ = write_attribute(&mut out, atv);
+        }
+    }
+    out
+}
+
+/// One `type=value` of [`rfc4514`] (x509-cert 0.2's
+/// `AttributeTypeAndValue` `Display`).
+fn write_attribute(
+    out: &mut String,
+    atv: &x509_cert::attr::AttributeTypeAndValue,
+) -> std::fmt::Result {
+    use der::asn1::{Ia5StringRef, PrintableStringRef, TeletexStringRef, Utf8StringRef};
+    use der::{Encode, Tag, Tagged};
+    use std::fmt::Write;
+    let value = match atv.value.tag() {
+        Tag::PrintableString => PrintableStringRef::try_from(&atv.value)
+            .ok()
+            .map(|s| s.as_str()),
+        Tag::Utf8String => Utf8StringRef::try_from(&atv.value).ok().map(|s| s.as_str()),
+        Tag::Ia5String => Ia5StringRef::try_from(&atv.value).ok().map(|s| s.as_str()),
+        Tag::TeletexString => TeletexStringRef::try_from(&atv.value)
+            .ok()
+            .map(|s| s.as_str()),
+        _ => None,
+    };
+    if let (Some(key), Some(value)) = (attribute_type_name(&atv.oid), value) {
+        write!(out, "{}=", key.to_ascii_uppercase())?;
+        let mut chars = value.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '#' if i == 0 => out.push_str("\\#"),
+                ' ' if i == 0 || chars.peek().is_none() => out.push_str("\\ "),
+                '"' | '+' | ',' | ';' | '<' | '>' | '\\' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                '\x00'..='\x1f' | '\x7f' => write!(out, "\\{:02x}", c as u8)?,
+                _ => out.push(c),
+            }
+        }
+    } else {
+        let value = atv.value.to_der().map_err(|_| std::fmt::Error)?;
+        write!(out, "{}=#", atv.oid)?;
+        for byte in value {
+            write!(out, "{byte:02x}")?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+    use x509_cert::name::Name;
+
+    #[test]
+    fn names_are_written_as_x509_cert_writes_them() {
+        let names = [
+            "CN=Ủy ban nhân dân tỉnh Hòa Bình,O=UBND,C=VN",
+            "CN=a\\,b+UID=x,OU=\\#hash,L=\\ lead and trail\\ ,ST=q\\\"uote<>;",
+            "DC=example,DC=org,emailAddress=a@b.vn,serialNumber=123,title=T,SN=S,givenName=G",
+            "2.5.4.97=VATVN-0101,postalCode=10000,street=1 Hang Bai,pseudonym=p",
+            "1.2.3.4=#0c0474657374,CN=x",
+            "CN=#04020102",
+        ];
+        for text in names {
+            let name = Name::from_str(text).expect(text);
+            assert_eq!(rfc4514(&name), name.to_string(), "{text}");
+        }
+        let empty = Name::default();
+        assert_eq!(rfc4514(&empty), empty.to_string());
     }
 }

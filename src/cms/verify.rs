@@ -22,6 +22,7 @@ mod signer;
 
 pub use public_key::verify_signature_value;
 
+use super::CertificateInfo;
 use crate::crypto::{DigestAlgorithm, EcdsaCurve, VerificationAlgorithm};
 use attributes::SignedAttributeValues;
 use cms::signed_data::{EncapsulatedContentInfo, SignerInfo};
@@ -300,6 +301,9 @@ impl CmsProblem {
 pub struct CmsVerification {
     /// The signer's certificate as embedded (DER), found by the SignerInfo's sid.
     pub signer_certificate: Option<Vec<u8>>,
+    /// Facts about [`Self::signer_certificate`], read from the decoding
+    /// verification made of it (no second parse).
+    pub signer_info: Option<CertificateInfo>,
     /// Every embedded certificate (DER, as embedded), for path building.
     pub certificates: Vec<Vec<u8>>,
     /// Every embedded CRL (`CertificateList` DER), for revocation checking.
@@ -490,6 +494,7 @@ fn check_signer_info(
     let signer = problems.keep(signer::identify(&signer_info.sid, certificates));
     report.signer_identified = signer.is_some();
     report.signer_certificate = signer.map(|signer| signer.der.to_vec());
+    report.signer_info = signer.map(|signer| CertificateInfo::of(&signer.certificate));
 
     let (Some(attributes), Some(raw_signed_attributes)) =
         (&signer_info.signed_attrs, raw_signed_attributes)

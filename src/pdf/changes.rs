@@ -8,6 +8,7 @@
 
 use super::PdfError;
 use super::reader::LazyDocument;
+use super::signatures::SignedPdf;
 use lopdf::{Dictionary, Object};
 use std::collections::{BTreeMap, HashMap};
 
@@ -66,42 +67,80 @@ fn past_end_of_line(bytes: &[u8], mut at: usize) -> usize {
     at
 }
 
-/// The first `%%EOF` at or after `from`. The marker starts with `%%`,
-/// which the scan looks for a block at a time (the compiler turns the
-/// fixed-size inner loop into vector compares): `%` alone is common in
-/// binary data, `%%` is not.
-fn find_marker(bytes: &[u8], mut from: usize) -> Option<usize> {
-    const BLOCK: usize = 32;
+/// The first `%%EOF` at or after `from`. The scan skips a block at a time
+/// that holds no `%` at all (the compiler turns the fixed-size reduction
+/// into vector compares); a block that does is searched for `%%` exactly,
+/// since `%` alone is common in binary data and `%%` is not.
+fn find_marker(bytes: &[u8], from: usize) -> Option<usize> {
+    const BLOCK: usize = 64;
+    let mut at = from;
     loop {
-        let rest = bytes.get(from..)?;
-        let mut skipped = 0;
-        while let Some(window) = rest
-            .get(skipped..skipped + BLOCK + 1)
-            .and_then(|window| <&[u8; BLOCK + 1]>::try_from(window).ok())
-        {
-            let mut pair = false;
-            for i in 0..BLOCK {
-                pair |= (window[i] == b'%') & (window[i + 1] == b'%');
+        let rest = bytes.get(at..)?;
+        let window = match rest.get(..BLOCK) {
+            Some(block) => {
+                if block.iter().fold(0_u8, |any, b| any | u8::from(*b == b'%')) == 0 {
+                    at += BLOCK;
+                    continue;
+                }
+                // The block and the byte after it: a pair may straddle.
+                &rest[..rest.len().min(BLOCK + 1)]
             }
-            if pair {
-                break;
+            None => rest,
+        };
+        match window.windows(2).position(|w| w == b"%%") {
+            Some(pair) => {
+                let found = at + pair;
+                if bytes[found..].starts_with(MARKER) {
+                    return Some(found);
+                }
+                at = found + 1;
             }
-            skipped += BLOCK;
+            None if window.len() > BLOCK => at += BLOCK,
+            None => return None,
         }
-        let pair = rest.get(skipped..)?.windows(2).position(|w| w == b"%%")?;
-        let at = from + skipped + pair;
-        if bytes[at..].starts_with(MARKER) {
-            return Some(at);
-        }
-        from = at + 1;
     }
 }
 
 /// The most far-reaching change in `bytes` after the revision that ends at
 /// `signed_end`.
 pub fn changes_after(bytes: &[u8], signed_end: usize) -> Result<ChangeLevel, PdfError> {
+    if let Some(early) = judged_from_bytes(bytes, signed_end) {
+        return Ok(early);
+    }
+    match SignedPdf::parse(bytes) {
+        Ok(latest) => latest.changes_after(signed_end),
+        Err(_) => Ok(ChangeLevel::Other),
+    }
+}
+
+impl SignedPdf<'_> {
+    /// The most far-reaching change after the revision that ends at
+    /// `signed_end`, compared with this reading of the latest revision.
+    pub fn changes_after(&self, signed_end: usize) -> Result<ChangeLevel, PdfError> {
+        let bytes = self.bytes();
+        if let Some(early) = judged_from_bytes(bytes, signed_end) {
+            return Ok(early);
+        }
+        let Some(signed_bytes) = bytes.get(..signed_end) else {
+            return Ok(ChangeLevel::Other);
+        };
+        let Ok(signed) = LazyDocument::parse(signed_bytes) else {
+            return Ok(ChangeLevel::Other);
+        };
+        let latest = self.document();
+        let changed = latest.redefined_since(&signed);
+        if changed.len() > MAX_CHANGED_OBJECTS {
+            return Ok(ChangeLevel::Other);
+        }
+        Comparison::new(&signed, latest, &changed).level()
+    }
+}
+
+/// What the bytes alone settle: nothing after the signed revision (none),
+/// or bytes after the last revision that belong to none (other).
+fn judged_from_bytes(bytes: &[u8], signed_end: usize) -> Option<ChangeLevel> {
     if signed_end >= bytes.len() {
-        return Ok(ChangeLevel::None);
+        return Some(ChangeLevel::None);
     }
     // Bytes after the last revision that are not white space belong to no
     // revision: never ignored (ISO 32000-2 §7.5.6 gives them no meaning).
@@ -111,22 +150,9 @@ pub fn changes_after(bytes: &[u8], signed_end: usize) -> Result<ChangeLevel, Pdf
             .iter()
             .any(|b| !b.is_ascii_whitespace() && *b != 0)
     {
-        return Ok(ChangeLevel::Other);
+        return Some(ChangeLevel::Other);
     }
-    let Some(signed_bytes) = bytes.get(..signed_end) else {
-        return Ok(ChangeLevel::Other);
-    };
-    let (Ok(signed), Ok(latest)) = (
-        LazyDocument::parse(signed_bytes),
-        LazyDocument::parse(bytes),
-    ) else {
-        return Ok(ChangeLevel::Other);
-    };
-    let changed = latest.redefined_since(&signed);
-    if changed.len() > MAX_CHANGED_OBJECTS {
-        return Ok(ChangeLevel::Other);
-    }
-    Comparison::new(&signed, &latest, &changed).level()
+    None
 }
 
 /// The signed and the latest state of every redefined object.

@@ -15,8 +15,8 @@ mod update;
 
 pub use changes::{ChangeLevel, changes_after, revision_ends};
 pub use signatures::{
-    EmbeddedSignature, SignatureEntries, document_security_store_crls, embedded_signatures,
-    signature_entries_in_revision,
+    EmbeddedSignature, SignatureEntries, SignedPdf, document_security_store_crls,
+    embedded_signatures, signature_entries_in_revision,
 };
 
 use std::sync::Arc;

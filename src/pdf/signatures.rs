@@ -7,7 +7,8 @@ use super::PdfError;
 use super::form::decode_text_string;
 use super::reader::LazyDocument;
 use lopdf::{Dictionary, Object, ObjectId};
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 
 /// Most fields and annotations visited while looking for signatures.
 const MAX_NODES: usize = 100_000;
@@ -51,41 +52,134 @@ pub struct SignatureEntries {
     pub name: Option<String>,
 }
 
+/// A PDF read once for verification: the cross-reference data is parsed
+/// when it is opened, and every question verification asks of the latest
+/// revision (its signatures, its DSS, the text of a signature dictionary,
+/// what changed after a signed revision) is answered from that one reading.
+/// Nothing outlives it: each verification opens its own.
+pub struct SignedPdf<'a> {
+    bytes: &'a [u8],
+    document: LazyDocument<'a>,
+    /// Signature dictionaries read while finding the signatures, by object
+    /// id, so that their text entries are not parsed (with the `/Contents`
+    /// string) a second time.
+    signature_dictionaries: RefCell<HashMap<ObjectId, Dictionary>>,
+}
+
+impl<'a> SignedPdf<'a> {
+    /// Reads the cross-reference chain and the trailer of `bytes`.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, PdfError> {
+        Ok(Self {
+            bytes,
+            document: LazyDocument::parse(bytes)?,
+            signature_dictionaries: RefCell::new(HashMap::new()),
+        })
+    }
+
+    /// The bytes the document was read from.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The latest revision.
+    pub(super) fn document(&self) -> &LazyDocument<'a> {
+        &self.document
+    }
+
+    /// Every signature, ordered by where its signed bytes end.
+    pub fn embedded_signatures(&self) -> Result<Vec<EmbeddedSignature>, PdfError> {
+        let document = &self.document;
+        let mut finder = Finder {
+            document,
+            visited: Visited::default(),
+            seen_signatures: HashSet::new(),
+            found: Vec::new(),
+            dictionaries: HashMap::new(),
+            budget: MAX_NODES,
+        };
+        let root = document.resolve(document.trailer().get(b"Root").unwrap_or(&Object::Null))?;
+        let root = root
+            .as_dict()
+            .map_err(|_| PdfError::Malformed { what: "catalog" })?;
+        if let Ok(acroform) = root.get(b"AcroForm")
+            && let Ok(Object::Dictionary(acroform)) = document.resolve(acroform)
+            && let Ok(fields) = acroform.get(b"Fields")
+            && let Ok(Object::Array(fields)) = document.resolve(fields)
+        {
+            for field in &fields {
+                finder.field(field, "", None, 0)?;
+            }
+        }
+        if let Ok(pages) = root.get(b"Pages") {
+            finder.pages(pages, 0)?;
+        }
+        self.signature_dictionaries
+            .borrow_mut()
+            .extend(finder.dictionaries);
+        let mut found = finder.found;
+        found.sort_by_key(|s| {
+            s.byte_range
+                .get(2)
+                .copied()
+                .unwrap_or(0)
+                .saturating_add(s.byte_range.get(3).copied().unwrap_or(0))
+        });
+        Ok(found)
+    }
+
+    /// The CRLs (DER) of the document security store, `/DSS /CRLs` (ISO
+    /// 32000-2 §12.8.4.3), as the latest revision has them.
+    pub fn document_security_store_crls(&self) -> Result<Vec<Vec<u8>>, PdfError> {
+        let document = &self.document;
+        let root = document.resolve(document.trailer().get(b"Root").unwrap_or(&Object::Null))?;
+        let Some(dss) = root.as_dict().ok().and_then(|r| r.get(b"DSS").ok()) else {
+            return Ok(Vec::new());
+        };
+        let Ok(Object::Dictionary(dss)) = document.resolve(dss) else {
+            return Ok(Vec::new());
+        };
+        let Some(crls) = dss.get(b"CRLs").ok() else {
+            return Ok(Vec::new());
+        };
+        let Ok(Object::Array(crls)) = document.resolve(crls) else {
+            return Ok(Vec::new());
+        };
+        let mut found = Vec::new();
+        for crl in crls.iter().take(MAX_DSS_CRLS) {
+            if let Some(data) = document.stream_data(crl)? {
+                found.push(data);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The text entries of signature dictionary `object` as they stood in
+    /// the revision that ends at `revision_end`, whatever later revisions
+    /// rewrote. The latest revision is answered from this reading; an
+    /// earlier one is read on its own.
+    pub fn signature_entries_in_revision(
+        &self,
+        revision_end: usize,
+        object: (u32, u16),
+    ) -> Result<SignatureEntries, PdfError> {
+        if revision_end != self.bytes.len() {
+            return signature_entries_in_revision(self.bytes, revision_end, object);
+        }
+        let known = self.signature_dictionaries.borrow().get(&object).cloned();
+        let dictionary = match known {
+            Some(dictionary) => dictionary,
+            None => match self.document.object(object)? {
+                Object::Dictionary(dictionary) => dictionary,
+                _ => return Ok(SignatureEntries::default()),
+            },
+        };
+        Ok(entries(&self.document, &dictionary))
+    }
+}
+
 /// Every signature in `bytes`, ordered by where its signed bytes end.
 pub fn embedded_signatures(bytes: &[u8]) -> Result<Vec<EmbeddedSignature>, PdfError> {
-    let document = LazyDocument::parse(bytes)?;
-    let mut finder = Finder {
-        document: &document,
-        visited: HashSet::new(),
-        seen_signatures: HashSet::new(),
-        found: Vec::new(),
-        budget: MAX_NODES,
-    };
-    let root = document.resolve(document.trailer().get(b"Root").unwrap_or(&Object::Null))?;
-    let root = root
-        .as_dict()
-        .map_err(|_| PdfError::Malformed { what: "catalog" })?;
-    if let Ok(acroform) = root.get(b"AcroForm")
-        && let Ok(Object::Dictionary(acroform)) = document.resolve(acroform)
-        && let Ok(fields) = acroform.get(b"Fields")
-        && let Ok(Object::Array(fields)) = document.resolve(fields)
-    {
-        for field in &fields {
-            finder.field(field, "", None, 0)?;
-        }
-    }
-    if let Ok(pages) = root.get(b"Pages") {
-        finder.pages(pages, 0)?;
-    }
-    let mut found = finder.found;
-    found.sort_by_key(|s| {
-        s.byte_range
-            .get(2)
-            .copied()
-            .unwrap_or(0)
-            .saturating_add(s.byte_range.get(3).copied().unwrap_or(0))
-    });
-    Ok(found)
+    SignedPdf::parse(bytes)?.embedded_signatures()
 }
 
 /// Most CRLs read from a document security store.
@@ -94,27 +188,7 @@ const MAX_DSS_CRLS: usize = 256;
 /// The CRLs (DER) of the document security store, `/DSS /CRLs` (ISO
 /// 32000-2 §12.8.4.3), as the latest revision has them.
 pub fn document_security_store_crls(bytes: &[u8]) -> Result<Vec<Vec<u8>>, PdfError> {
-    let document = LazyDocument::parse(bytes)?;
-    let root = document.resolve(document.trailer().get(b"Root").unwrap_or(&Object::Null))?;
-    let Some(dss) = root.as_dict().ok().and_then(|r| r.get(b"DSS").ok()) else {
-        return Ok(Vec::new());
-    };
-    let Ok(Object::Dictionary(dss)) = document.resolve(dss) else {
-        return Ok(Vec::new());
-    };
-    let Some(crls) = dss.get(b"CRLs").ok() else {
-        return Ok(Vec::new());
-    };
-    let Ok(Object::Array(crls)) = document.resolve(crls) else {
-        return Ok(Vec::new());
-    };
-    let mut found = Vec::new();
-    for crl in crls.iter().take(MAX_DSS_CRLS) {
-        if let Some(data) = document.stream_data(crl)? {
-            found.push(data);
-        }
-    }
-    Ok(found)
+    SignedPdf::parse(bytes)?.document_security_store_crls()
 }
 
 /// The text entries of signature dictionary `object` as they stood in the
@@ -131,23 +205,61 @@ pub fn signature_entries_in_revision(
     let Object::Dictionary(dictionary) = document.object(object)? else {
         return Ok(SignatureEntries::default());
     };
+    Ok(entries(&document, &dictionary))
+}
+
+/// The text entries of a signature dictionary of `document`.
+fn entries(document: &LazyDocument<'_>, dictionary: &Dictionary) -> SignatureEntries {
     let text = |key: &[u8]| -> Option<String> {
         let value = document.resolve(dictionary.get(key).ok()?).ok()?;
         value.as_str().ok().map(decode_text_string)
     };
-    Ok(SignatureEntries {
+    SignatureEntries {
         signing_time: text(b"M"),
         reason: text(b"Reason"),
         location: text(b"Location"),
         name: text(b"Name"),
-    })
+    }
+}
+
+/// Object numbers below this, generation 0 (nearly every object of a
+/// file), are remembered in a bit set: 64 KiB at most.
+const DENSE_VISITED: u32 = 1 << 19;
+
+/// The objects a walk has visited: a bit set for the common ids, a hash
+/// set for the rest. Hashing each of a long document's pages cost more
+/// than reading it.
+#[derive(Default)]
+struct Visited {
+    dense: Vec<u64>,
+    sparse: HashSet<ObjectId>,
+}
+
+impl Visited {
+    /// Records `id`; `false` when it was already recorded.
+    fn insert(&mut self, id: ObjectId) -> bool {
+        let (number, generation) = id;
+        if generation != 0 || number >= DENSE_VISITED {
+            return self.sparse.insert(id);
+        }
+        let (word, bit) = ((number / 64) as usize, 1_u64 << (number % 64));
+        if word >= self.dense.len() {
+            self.dense.resize(word + 1, 0);
+        }
+        let fresh = self.dense[word] & bit == 0;
+        self.dense[word] |= bit;
+        fresh
+    }
 }
 
 struct Finder<'d, 'a> {
     document: &'d LazyDocument<'a>,
-    visited: HashSet<ObjectId>,
+    visited: Visited,
     seen_signatures: HashSet<ObjectId>,
     found: Vec<EmbeddedSignature>,
+    /// Each signature dictionary found as an indirect object, as the
+    /// object itself reads (see [`SignedPdf::signature_entries_in_revision`]).
+    dictionaries: HashMap<ObjectId, Dictionary>,
     budget: usize,
 }
 
@@ -225,7 +337,16 @@ impl Finder<'_, '_> {
             }
             _ => None,
         };
-        let Ok(Object::Dictionary(dictionary)) = self.document.resolve(value) else {
+        // The object itself, when it is the dictionary, is what reading
+        // `object` again would give: kept for the text entries.
+        let resolved = match object.map(|id| (id, self.document.object(id))) {
+            Some((id, Ok(Object::Dictionary(dictionary)))) => {
+                self.dictionaries.insert(id, dictionary.clone());
+                Ok(Object::Dictionary(dictionary))
+            }
+            _ => self.document.resolve(value),
+        };
+        let Ok(Object::Dictionary(dictionary)) = resolved else {
             return Ok(());
         };
         let byte_range = match dictionary

@@ -14,7 +14,7 @@ pub use report::{
 };
 
 use crate::chain::{self, Revocation, RevocationPolicy, RevocationStatus, TrustAnchors};
-use crate::cms::{CertificateInfo, CmsVerification, verify_detached};
+use crate::cms::{CmsVerification, verify_detached};
 use crate::datetime::{parse_pdf_date, rfc3339};
 use crate::pdf::{self, ChangeLevel, EmbeddedSignature};
 use std::time::SystemTime;
@@ -116,7 +116,19 @@ pub fn verify_pdf_with_proof(
     if !head.windows(5).any(|w| w == b"%PDF-") {
         return Err(VerifyError::NotAPdf);
     }
-    let signatures = match pdf::embedded_signatures(bytes) {
+    // The cross-reference data is read once; every question below about
+    // the latest revision is answered from that reading.
+    let document = match pdf::SignedPdf::parse(bytes) {
+        Ok(document) => document,
+        Err(error) => {
+            return Ok(DocumentReport {
+                verdict: Indication::Indeterminate,
+                signatures: Vec::new(),
+                errors: vec![format!("the PDF cannot be read: {error}")],
+            });
+        }
+    };
+    let signatures = match document.embedded_signatures() {
         Ok(signatures) => signatures,
         Err(error) => {
             return Ok(DocumentReport {
@@ -130,14 +142,14 @@ pub fn verify_pdf_with_proof(
     // Validation data in the document (a B-LT document's DSS) counts like
     // CRLs given by the caller; a DSS that cannot be read adds nothing.
     let mut crls = context.crls.to_vec();
-    crls.extend(pdf::document_security_store_crls(bytes).unwrap_or_default());
+    crls.extend(document.document_security_store_crls().unwrap_or_default());
     let context = &VerifyContext {
         crls: &crls,
         ..context.clone()
     };
     let mut reports: Vec<SignatureReport> = signatures
         .iter()
-        .map(|signature| verify_signature(bytes, signature, &revision_ends, context, proof))
+        .map(|signature| verify_signature(&document, signature, &revision_ends, context, proof))
         .collect();
     enforce_certification(&signatures, &mut reports);
     let mut errors = Vec::new();
@@ -153,12 +165,13 @@ pub fn verify_pdf_with_proof(
 }
 
 fn verify_signature(
-    bytes: &[u8],
+    document: &pdf::SignedPdf<'_>,
     signature: &EmbeddedSignature,
     revision_ends: &[usize],
     context: &VerifyContext<'_>,
     proof: &dyn ProofOfExistence,
 ) -> SignatureReport {
+    let bytes = document.bytes();
     let mut errors = Vec::new();
     let byte_range = byte_range::check(&signature.byte_range, bytes.len(), signature.contents_span);
     if let Err(defect) = &byte_range {
@@ -183,10 +196,7 @@ fn verify_signature(
     if let Some(cms) = &cms {
         errors.extend(cms.problems.iter().map(ToString::to_string));
     }
-    let signer = cms
-        .as_ref()
-        .and_then(|c| c.signer_certificate.as_ref())
-        .and_then(|der| CertificateInfo::from_der(der).ok());
+    let signer = cms.as_ref().and_then(|c| c.signer_info.clone());
 
     let (trusted, trust_anchor, revocation, chain_error) = match (
         &cms,
@@ -256,7 +266,7 @@ fn verify_signature(
     // Coverage is a byte-level fact of a sound ByteRange only.
     let covers_whole_file = byte_range.is_ok() && signed_end == Some(bytes.len());
     let modifications = match signed_end {
-        Some(end) => match pdf::changes_after(bytes, end) {
+        Some(end) => match document.changes_after(end) {
             Ok(level) => modification(level),
             Err(error) => {
                 errors.push(format!("later revisions cannot be compared: {error}"));
@@ -266,10 +276,9 @@ fn verify_signature(
         None => Modification::Other,
     };
     let entries = match (signature.object, signed_end) {
-        (Some(object), Some(end)) => {
-            pdf::signature_entries_in_revision(bytes, revision_end(revision_ends, end), object)
-                .unwrap_or_default()
-        }
+        (Some(object), Some(end)) => document
+            .signature_entries_in_revision(revision_end(revision_ends, end), object)
+            .unwrap_or_default(),
         _ => pdf::SignatureEntries::default(),
     };
     let cades = signature.sub_filter.as_deref() == Some("ETSI.CAdES.detached");
@@ -338,7 +347,7 @@ fn upheld_by_proof(
     let chain::ChainError::Revoked { at, reason, .. } = error else {
         return None;
     };
-    let signer = CertificateInfo::from_der(cms.signer_certificate.as_deref()?).ok()?;
+    let signer = cms.signer_info.as_ref()?;
     let signed_at = proof.existed_at(cms.signature_value.as_deref()?, &signer.serial_hex)?;
     if signed_at >= *at {
         return None;

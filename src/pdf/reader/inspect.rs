@@ -8,19 +8,27 @@ use super::xref::Entry;
 use crate::pdf::PdfError;
 use lopdf::{Object, ObjectId};
 
-/// The bytes [`LazyDocument::dictionary_lacks`] looks at: what may hide a
-/// key or an `endobj` (`#`, `(`, `%`), what starts a key (`/`), and the
-/// last letter of `endobj`. A table, so that other bytes cost one load.
-const SCAN_STOPS: [bool; 256] = {
-    let mut stops = [false; 256];
-    let mut i = 0;
-    let bytes = *b"#(%/j";
-    while i < bytes.len() {
-        stops[bytes[i] as usize] = true;
-        i += 1;
-    }
-    stops
-};
+/// Bytes [`LazyDocument::dictionary_lacks`] compares at once.
+const SCAN_BLOCK: usize = 16;
+
+/// Whether `block` holds any of `needles` (written so that the compiler
+/// compares the whole block at once).
+#[inline]
+fn holds_any(block: &[u8; SCAN_BLOCK], needles: &[u8; 6]) -> bool {
+    let [a, b, c, d, e, f] = *needles;
+    block
+        .iter()
+        .map(|&byte| {
+            u8::from(byte == a)
+                | u8::from(byte == b)
+                | u8::from(byte == c)
+                | u8::from(byte == d)
+                | u8::from(byte == e)
+                | u8::from(byte == f)
+        })
+        .fold(0, |any, hit| any | hit)
+        != 0
+}
 
 impl LazyDocument<'_> {
     /// The bytes `[start, end)` of the value under `key` in the dictionary
@@ -61,7 +69,7 @@ impl LazyDocument<'_> {
             })?;
             lexer.skip_whitespace();
             let start = lexer.position();
-            lexer.object().map_err(|e| PdfError::Unreadable {
+            lexer.skip_object().map_err(|e| PdfError::Unreadable {
                 reason: format!("object {} {}: {} at byte {}", id.0, id.1, e.what, e.at),
             })?;
             let end = lexer.position();
@@ -83,7 +91,7 @@ impl LazyDocument<'_> {
     /// or comments (§7.3.4.2, §7.2.4), so an `endobj` that starts a token
     /// can only be the keyword that closes the object (within the dictionary
     /// it would be a syntax error, and hex strings hold no such letters).
-    /// The dictionary lies before it.
+    /// The dictionary lies before it. Every key must be a non-empty name.
     pub(crate) fn dictionary_lacks(&self, id: ObjectId, keys: &[&[u8]]) -> bool {
         let Some(Entry::InUse { offset, generation }) = self.xref.entry(id.0) else {
             return false;
@@ -103,30 +111,69 @@ impl LazyDocument<'_> {
         if !body.starts_with(b"<<") {
             return false;
         }
-        for (at, byte) in body.iter().enumerate() {
-            if !SCAN_STOPS[usize::from(*byte)] {
-                continue;
-            }
-            match byte {
-                b'#' | b'(' | b'%' => return false,
-                // The first letter before the whole key: no call per name.
-                b'/' if keys.iter().any(|key| {
-                    key.first() == body.get(at + 1) && body[at + 1..].starts_with(key)
-                }) =>
+        // The bytes the scan stops at: what may hide a key or an `endobj`
+        // (`#`, `(`, `%`), the first letter of each key (checked for the
+        // `/` before it and the rest after it), and the last letter of
+        // `endobj`. Any other byte costs one table load; a page's
+        // dictionary has a `/` every few bytes, its keys' letters rarely.
+        if keys.iter().any(|key| key.is_empty()) {
+            return false;
+        }
+        let mut stops = [false; 256];
+        for byte in [b'#', b'(', b'%', b'j'] {
+            stops[usize::from(byte)] = true;
+        }
+        for key in keys {
+            stops[usize::from(key[0])] = true;
+        }
+        // The same set as compares, for passing whole blocks without a
+        // stop at vector speed (up to two keys; more are only looked up).
+        let needles = match keys {
+            [first] => Some([b'#', b'(', b'%', b'j', first[0], first[0]]),
+            [first, second] => Some([b'#', b'(', b'%', b'j', first[0], second[0]]),
+            _ => None,
+        };
+        let mut at = 0;
+        loop {
+            if let Some(needles) = &needles {
+                while let Some(block) = body
+                    .get(at..at + SCAN_BLOCK)
+                    .and_then(|block| <&[u8; SCAN_BLOCK]>::try_from(block).ok())
+                    && !holds_any(block, needles)
                 {
+                    at += SCAN_BLOCK;
+                }
+            }
+            let Some(rest) = body.get(at..) else {
+                return false;
+            };
+            let window = &rest[..rest.len().min(SCAN_BLOCK)];
+            let Some(found) = window.iter().position(|byte| stops[usize::from(*byte)]) else {
+                if window.is_empty() {
                     return false;
                 }
-                b'j' if at >= 6
-                    && body[..=at].ends_with(b"endobj")
-                    && !is_regular(body[at - 6])
-                    && body[at - 6] != b'/' =>
-                {
-                    return self.budget.charge(at).is_ok();
-                }
-                _ => {}
+                at += window.len();
+                continue;
+            };
+            at += found;
+            let byte = body[at];
+            if matches!(byte, b'#' | b'(' | b'%') {
+                return false;
             }
+            if at > 0 && body[at - 1] == b'/' && keys.iter().any(|key| body[at..].starts_with(key))
+            {
+                return false;
+            }
+            if byte == b'j'
+                && at >= 6
+                && body[..=at].ends_with(b"endobj")
+                && !is_regular(body[at - 6])
+                && body[at - 6] != b'/'
+            {
+                return self.budget.charge(at).is_ok();
+            }
+            at += 1;
         }
-        false
     }
 
     /// Object numbers whose cross-reference entry here differs from the one

@@ -21,11 +21,11 @@ pub(super) struct SyntaxError {
 
 /// White-space characters, ISO 32000-2 §7.2.3 Table 1.
 pub(super) fn is_whitespace(byte: u8) -> bool {
-    matches!(byte, 0 | 9 | 10 | 12 | 13 | 32)
+    CLASSES[usize::from(byte)] == WHITESPACE
 }
 
 /// Delimiter characters, ISO 32000-2 §7.2.3 Table 2.
-fn is_delimiter(byte: u8) -> bool {
+const fn is_delimiter(byte: u8) -> bool {
     matches!(
         byte,
         b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%'
@@ -34,8 +34,29 @@ fn is_delimiter(byte: u8) -> bool {
 
 /// Regular characters: everything else (§7.2.3); tokens are runs of them.
 pub(super) fn is_regular(byte: u8) -> bool {
-    !is_whitespace(byte) && !is_delimiter(byte)
+    CLASSES[usize::from(byte)] == REGULAR
 }
+
+/// [`CLASSES`] values.
+const REGULAR: u8 = 0;
+const WHITESPACE: u8 = 1;
+const DELIMITER: u8 = 2;
+
+/// The class of every byte (§7.2.3 Tables 1 and 2), one load per byte in
+/// the lexer's loops.
+const CLASSES: [u8; 256] = {
+    let mut classes = [REGULAR; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        classes[byte] = match byte as u8 {
+            0 | 9 | 10 | 12 | 13 | 32 => WHITESPACE,
+            other if is_delimiter(other) => DELIMITER,
+            _ => REGULAR,
+        };
+        byte += 1;
+    }
+    classes
+};
 
 fn hex_value(byte: u8) -> Option<u8> {
     match byte {
@@ -144,6 +165,17 @@ impl<'a> Lexer<'a> {
     /// One direct object (§7.3), references `N G R` included.
     pub fn object(&mut self) -> Result<Object, SyntaxError> {
         self.value(0)
+    }
+
+    /// Moves past one direct object as [`object`](Self::object) reads it,
+    /// with the same errors; a hexadecimal string (a signature's
+    /// `/Contents`) is checked without being decoded.
+    pub fn skip_object(&mut self) -> Result<(), SyntaxError> {
+        self.skip_whitespace();
+        if self.peek() == Some(b'<') && self.peek_at(1) != Some(b'<') {
+            return self.skip_hex_string();
+        }
+        self.object().map(drop)
     }
 
     fn value(&mut self, depth: usize) -> Result<Object, SyntaxError> {
@@ -288,6 +320,16 @@ mod tests {
 
     fn parse(text: &[u8]) -> Result<Object, SyntaxError> {
         Lexer::new(text, 0).object()
+    }
+
+    #[test]
+    fn the_byte_classes_are_iso_32000_tables_1_and_2() {
+        for byte in 0..=255_u8 {
+            let whitespace = matches!(byte, 0 | 9 | 10 | 12 | 13 | 32);
+            let delimiter = b"()<>[]{}/%".contains(&byte);
+            assert_eq!(is_whitespace(byte), whitespace, "{byte}");
+            assert_eq!(is_regular(byte), !whitespace && !delimiter, "{byte}");
+        }
     }
 
     #[test]

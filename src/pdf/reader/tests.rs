@@ -279,3 +279,79 @@ fn a_page_is_proved_free_of_keys_only_when_its_bytes_cannot_hide_them() {
         assert!(!document.dictionary_lacks((3, 1), &[b"Kids", b"Annots"]));
     }
 }
+
+/// The byte-at-a-time scan that `dictionary_lacks`'s block scan replaces,
+/// over the bytes from the dictionary's `<<` to the end of the file.
+fn lacks_one_byte_at_a_time(body: &[u8], keys: &[&[u8]]) -> bool {
+    for (at, byte) in body.iter().enumerate() {
+        match byte {
+            b'#' | b'(' | b'%' => return false,
+            b'/' if keys.iter().any(|key| body[at + 1..].starts_with(key)) => return false,
+            b'j' if at >= 6
+                && body[..=at].ends_with(b"endobj")
+                && !super::syntax::is_regular(body[at - 6])
+                && body[at - 6] != b'/' =>
+            {
+                return true;
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+#[test]
+fn the_block_scan_proves_what_a_byte_scan_proves_wherever_the_stops_fall() {
+    let mut state = 0x2545_f491_u32;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state
+    };
+    let pieces: [&str; 14] = [
+        "/Kids",
+        "/Annots",
+        "/K",
+        "/A",
+        "/Ki",
+        "#",
+        "(",
+        "%",
+        " endobj",
+        "xendobj",
+        "/endobj",
+        " ",
+        "/Type/Page",
+        "0 0 R",
+    ];
+    for _ in 0..2_000 {
+        let mut body = String::from("<<");
+        while body.len() < (next() % 120) as usize {
+            match next() % 3 {
+                0 => body.push_str(pieces[(next() % 14) as usize]),
+                _ => body.extend(std::iter::repeat_n('a', (next() % 24) as usize)),
+            }
+        }
+        body.push_str(">>");
+        let mut pdf = PdfBuilder::new();
+        for (number, text) in TWO_PAGES {
+            pdf.object(number, if number == 3 { &body } else { text });
+        }
+        let xref = pdf.table(&[(0, 5)], "<< /Size 5 /Root 1 0 R >>");
+        let bytes = pdf.finish(xref);
+        let start = bytes
+            .windows(9)
+            .position(|w| w == b"3 0 obj\n<")
+            .map(|at| at + 8)
+            .expect("object 3");
+        let document = LazyDocument::parse(&bytes).unwrap();
+        for keys in [&[b"Kids".as_slice(), b"Annots"][..], &[b"Kids"]] {
+            assert_eq!(
+                document.dictionary_lacks((3, 0), keys),
+                lacks_one_byte_at_a_time(&bytes[start..], keys),
+                "{body}"
+            );
+        }
+    }
+}

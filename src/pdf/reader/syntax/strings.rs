@@ -1,7 +1,7 @@
 //! Strings and names (ISO 32000-2 §7.3.4–§7.3.5): literal strings with
 //! their escapes, hexadecimal strings, and names with `#xx` escapes.
 
-use super::{Lexer, SyntaxError, hex_value, is_whitespace};
+use super::{Lexer, SyntaxError, hex_value};
 use lopdf::{Object, StringFormat};
 
 impl Lexer<'_> {
@@ -110,11 +110,40 @@ impl Lexer<'_> {
     /// A hexadecimal string (§7.3.4.3): white space ignored, an odd final
     /// digit read as if followed by 0.
     pub(super) fn hex_string(&mut self) -> Result<Object, SyntaxError> {
+        // A signature's `/Contents` is tens of kilobytes of digits: the
+        // closing `>` bounds the output, reserved once.
+        let body = self.bytes.get(self.pos + 1..).unwrap_or_default();
+        let digits = body.iter().position(|b| *b == b'>').unwrap_or(body.len());
+        let mut out = Vec::with_capacity(digits.div_ceil(2));
+        self.hex_digits(Some(&mut out))?;
+        Ok(Object::String(out, StringFormat::Hexadecimal))
+    }
+
+    /// Moves past a hexadecimal string, checking it as
+    /// [`hex_string`](Self::hex_string) does, without decoding it.
+    pub(in crate::pdf::reader) fn skip_hex_string(&mut self) -> Result<(), SyntaxError> {
+        self.hex_digits(None)
+    }
+
+    /// Reads the digits of the hexadecimal string at the cursor into `out`
+    /// (when given), through its closing `>`.
+    fn hex_digits(&mut self, mut out: Option<&mut Vec<u8>>) -> Result<(), SyntaxError> {
         let start = self.pos;
         self.pos += 1;
-        let mut out = Vec::new();
         let mut high: Option<u8> = None;
         loop {
+            // Two digits in a row, the bulk of any hex string: one byte out.
+            while high.is_none()
+                && let Some(&[first, second]) = self.bytes.get(self.pos..self.pos + 2)
+                && (HEX_DIGITS[usize::from(first)] | HEX_DIGITS[usize::from(second)]) < 16
+            {
+                if let Some(out) = out.as_deref_mut() {
+                    out.push(
+                        (HEX_DIGITS[usize::from(first)] << 4) | HEX_DIGITS[usize::from(second)],
+                    );
+                }
+                self.pos += 2;
+            }
             let Some(byte) = self.peek() else {
                 return Err(SyntaxError {
                     what: "unterminated hex string",
@@ -122,25 +151,56 @@ impl Lexer<'_> {
                 });
             };
             self.pos += 1;
+            let value = HEX_DIGITS[usize::from(byte)];
+            if value < 16 {
+                match high.take() {
+                    Some(high) => {
+                        if let Some(out) = out.as_deref_mut() {
+                            out.push((high << 4) | value);
+                        }
+                    }
+                    None => high = Some(value),
+                }
+                continue;
+            }
             if byte == b'>' {
                 break;
             }
-            if is_whitespace(byte) {
+            if value == HEX_WHITESPACE {
                 continue;
             }
-            let value = hex_value(byte).ok_or(SyntaxError {
+            return Err(SyntaxError {
                 what: "invalid digit in hex string",
                 at: self.pos - 1,
-            })?;
-            match high.take() {
-                Some(high) => out.push((high << 4) | value),
-                None => high = Some(value),
-            }
+            });
         }
-        out.extend(high.map(|high| high << 4));
-        Ok(Object::String(out, StringFormat::Hexadecimal))
+        if let (Some(out), Some(high)) = (out, high) {
+            out.push(high << 4);
+        }
+        Ok(())
     }
 }
+
+/// [`HEX_DIGITS`] of a white-space byte (§7.2.3 Table 1).
+const HEX_WHITESPACE: u8 = 0xfe;
+
+/// The value of each byte as a hexadecimal digit; [`HEX_WHITESPACE`] for
+/// white space, 0xff for anything else.
+const HEX_DIGITS: [u8; 256] = {
+    let mut table = [0xff; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = match byte as u8 {
+            digit @ b'0'..=b'9' => digit - b'0',
+            digit @ b'a'..=b'f' => digit - b'a' + 10,
+            digit @ b'A'..=b'F' => digit - b'A' + 10,
+            0 | 9 | 10 | 12 | 13 | 32 => HEX_WHITESPACE,
+            _ => 0xff,
+        };
+        byte += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {
