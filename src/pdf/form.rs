@@ -228,6 +228,28 @@ pub(super) fn text_string(text: &str) -> Object {
     }
 }
 
+/// Writes [`text_string`]`(text)` into `out`.
+pub(super) fn write_text_string(out: &mut Vec<u8>, text: &str) {
+    if text.is_ascii() {
+        super::write::object(
+            out,
+            &Object::String(text.as_bytes().to_vec(), StringFormat::Literal),
+        );
+    } else {
+        out.extend_from_slice(b"<FEFF");
+        for unit in text.encode_utf16() {
+            let [high, low] = unit.to_be_bytes();
+            for byte in [high, low] {
+                out.push(HEX_DIGITS[usize::from(byte >> 4)]);
+                out.push(HEX_DIGITS[usize::from(byte & 0x0f)]);
+            }
+        }
+        out.push(b'>');
+    }
+}
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+
 /// Decodes a PDF text string (UTF-16BE with a byte-order mark, else
 /// PDFDocEncoding read as Latin-1).
 pub(super) fn decode_text_string(bytes: &[u8]) -> String {
@@ -255,6 +277,17 @@ mod tests {
         };
         assert_eq!(&bytes[..2], &[0xfe, 0xff]);
         assert_eq!(decode_text_string(&bytes), "Ủy ban nhân dân tỉnh Hòa Bình");
+    }
+
+    #[test]
+    fn text_strings_are_written_as_their_objects_are() {
+        for text in ["Signature1", "a (b) \\ c", "Ủy ban nhân dân tỉnh Hòa Bình"] {
+            let mut written = Vec::new();
+            write_text_string(&mut written, text);
+            let mut expected = Vec::new();
+            super::super::write::object(&mut expected, &text_string(text));
+            assert_eq!(written, expected, "{text}");
+        }
     }
 
     #[test]
