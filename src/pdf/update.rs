@@ -2,7 +2,7 @@
 //! §7.5.6): new and changed objects, a cross-reference section of the same
 //! kind as the input's last one, and a trailer whose `/Prev` chains back.
 
-use super::form::{FieldPlan, write_text_string};
+use super::form::{FieldPlan, write_text_string, write_widget};
 use super::input::InputDocument;
 use super::{PdfError, SignatureSpec, write};
 use crate::datetime::pdf_date;
@@ -63,6 +63,11 @@ pub(super) fn write_signature_revision(
         }
     }
     out.extend_from_slice(b">>\nendobj\n");
+
+    offsets.insert(plan.widget_id.0, (base + out.len(), plan.widget_id.1));
+    write::object_header(&mut out, plan.widget_id);
+    write_widget(&mut out, &plan);
+    out.extend_from_slice(b"\nendobj\n");
 
     for (&id, object) in &plan.objects {
         offsets.insert(id.0, (base + out.len(), id.1));
