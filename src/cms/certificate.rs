@@ -1,12 +1,12 @@
 //! The signer's certificate chain as CMS embeds it, and the facts about a
 //! certificate that the rest of kyso needs (kept in kyso's own types).
 
-use cms::cert::CertificateChoices;
-use cms::signed_data::CertificateSet;
-use der::Decode;
+use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::signed_data::{CertificateSet, SignerIdentifier};
+use der::asn1::ContextSpecificRef;
+use der::{Decode, Encode, TagMode, TagNumber};
 use std::time::SystemTime;
 use x509_cert::Certificate;
-use x509_cert::attr::Attribute;
 
 /// What is wrong with a certificate given to kyso.
 #[derive(Debug, thiserror::Error)]
@@ -29,13 +29,18 @@ pub enum CertificateError {
 
 /// The signer certificate and the intermediates embedded beside it.
 ///
-/// What every signature by this signer repeats — the certificate set and the
-/// ESS signing-certificate-v2 attribute — is built once, here.
+/// What every signature by this signer repeats — the certificate set, the
+/// SignerIdentifier and the ESS signing-certificate-v2 attribute — is
+/// DER-encoded once, here, and written into each CMS as it is.
 #[derive(Debug, Clone)]
 pub struct SignerCertificates {
     signer: Certificate,
-    certificate_set: CertificateSet,
-    signing_certificate: Attribute,
+    /// SignedData's `certificates [0] IMPLICIT CertificateSet` (RFC 5652 §5.1).
+    certificates_der: Vec<u8>,
+    /// SignerInfo's `sid`: issuerAndSerialNumber (RFC 5652 §5.3).
+    signer_identifier_der: Vec<u8>,
+    /// The ESS signing-certificate-v2 attribute naming the signer.
+    signing_certificate_der: Vec<u8>,
 }
 
 impl SignerCertificates {
@@ -52,32 +57,52 @@ impl SignerCertificates {
             .chain(&intermediates)
             .map(|c| CertificateChoices::Certificate(c.clone()))
             .collect::<Vec<_>>();
-        let certificate_set = CertificateSet::try_from(choices).map_err(|source| {
-            Box::new(super::CmsError::Encoding {
-                what: "certificate set",
-                source,
+        let encoding = |what| {
+            move |source| {
+                CertificateError::Encoding(Box::new(super::CmsError::Encoding { what, source }))
+            }
+        };
+        let certificate_set =
+            CertificateSet::try_from(choices).map_err(encoding("certificate set"))?;
+        let certificates_der = ContextSpecificRef {
+            tag_number: TagNumber::N0,
+            tag_mode: TagMode::Implicit,
+            value: &certificate_set,
+        }
+        .to_der()
+        .map_err(encoding("certificate set"))?;
+        let signer_identifier_der =
+            SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+                issuer: signer.tbs_certificate.issuer.clone(),
+                serial_number: signer.tbs_certificate.serial_number.clone(),
             })
-        })?;
-        let signing_certificate = super::ess::signing_certificate_v2(&signer).map_err(Box::new)?;
+            .to_der()
+            .map_err(encoding("signer identifier"))?;
+        let signing_certificate_der = super::ess::signing_certificate_v2(&signer)
+            .map_err(Box::new)?
+            .to_der()
+            .map_err(encoding("signing-certificate-v2"))?;
         Ok(Self {
             signer,
-            certificate_set,
-            signing_certificate,
+            certificates_der,
+            signer_identifier_der,
+            signing_certificate_der,
         })
     }
 
-    /// The embedded certificates as a CMS CertificateSet.
-    pub(super) fn certificate_set(&self) -> &CertificateSet {
-        &self.certificate_set
+    /// SignedData's `[0] IMPLICIT CertificateSet`, DER.
+    pub(super) fn certificates_der(&self) -> &[u8] {
+        &self.certificates_der
     }
 
-    /// The ESS signing-certificate-v2 attribute naming the signer.
-    pub(super) fn signing_certificate(&self) -> &Attribute {
-        &self.signing_certificate
+    /// The SignerIdentifier naming the signer certificate, DER.
+    pub(super) fn signer_identifier_der(&self) -> &[u8] {
+        &self.signer_identifier_der
     }
 
-    pub(super) fn signer(&self) -> &Certificate {
-        &self.signer
+    /// The ESS signing-certificate-v2 attribute naming the signer, DER.
+    pub(super) fn signing_certificate_der(&self) -> &[u8] {
+        &self.signing_certificate_der
     }
 
     /// Facts about the signer certificate.

@@ -7,6 +7,7 @@
 
 mod algorithms;
 mod certificate;
+mod encode;
 mod ess;
 pub mod verify;
 
@@ -16,15 +17,12 @@ pub use verify::{
 };
 
 use crate::crypto::SignatureAlgorithm;
-use cms::cert::IssuerAndSerialNumber;
-use cms::content_info::{CmsVersion, ContentInfo};
-use cms::signed_data::{
-    EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
-};
+use cms::content_info::ContentInfo;
+use cms::signed_data::{EncapsulatedContentInfo, SignedData};
 use const_oid::db::rfc5911::{ID_CONTENT_TYPE, ID_DATA, ID_MESSAGE_DIGEST, ID_SIGNED_DATA};
-use der::asn1::{OctetString, SetOfVec};
-use der::{Any, Decode, Encode};
-use x509_cert::attr::Attribute;
+use der::asn1::{OctetStringRef, SetOf};
+use der::{Decode, Encode};
+use encode::Encoded;
 
 /// What can go wrong while building CMS structures.
 #[derive(Debug, thiserror::Error)]
@@ -60,10 +58,14 @@ fn encoding(what: &'static str) -> impl FnOnce(der::Error) -> CmsError {
 /// takes the claimed signing time from the signature dictionary's `/M`.
 #[derive(Debug, Clone)]
 pub struct SignedAttributes {
-    attributes: SetOfVec<Attribute>,
+    /// The attributes as an explicit SET OF, DER.
     der: Vec<u8>,
     algorithm: SignatureAlgorithm,
 }
+
+/// Room for a content-type or message-digest attribute (a SHA-512 digest's
+/// is 79 bytes).
+const ATTRIBUTE_BUFFER: usize = 128;
 
 impl SignedAttributes {
     /// Builds the attributes for a document digest made with the signer's
@@ -81,21 +83,20 @@ impl SignedAttributes {
                 actual: document_digest.len(),
             });
         }
-        let content_type = attribute(ID_CONTENT_TYPE, Any::encode_from(&ID_DATA))?;
-        let digest = OctetString::new(document_digest).map_err(encoding("message digest"))?;
-        let message_digest = attribute(ID_MESSAGE_DIGEST, Any::encode_from(&digest))?;
-        let signing_certificate = signer.signing_certificate().clone();
-        let attributes =
-            SetOfVec::try_from(vec![content_type, message_digest, signing_certificate])
-                .map_err(encoding("signed attributes"))?;
+        let mut content_type = [0; ATTRIBUTE_BUFFER];
+        let content_type = single_value_attribute(ID_CONTENT_TYPE, &ID_DATA, &mut content_type)?;
+        let digest = OctetStringRef::new(document_digest).map_err(encoding("message digest"))?;
+        let mut message_digest = [0; ATTRIBUTE_BUFFER];
+        let message_digest =
+            single_value_attribute(ID_MESSAGE_DIGEST, &digest, &mut message_digest)?;
+        let signing_certificate = Encoded::new(signer.signing_certificate_der())
+            .map_err(encoding("signing-certificate-v2"))?;
+        let attributes = SetOf::try_from([content_type, message_digest, signing_certificate])
+            .map_err(encoding("signed attributes"))?;
         // RFC 5652 §5.4: the signature is computed over the DER encoding of
         // the attributes as an explicit SET OF, not over the [0] IMPLICIT form.
         let der = attributes.to_der().map_err(encoding("signed attributes"))?;
-        Ok(Self {
-            attributes,
-            der,
-            algorithm,
-        })
+        Ok(Self { der, algorithm })
     }
 
     /// The exact bytes the signer signs.
@@ -111,49 +112,53 @@ impl SignedAttributes {
         signer: &SignerCertificates,
     ) -> Result<Vec<u8>, CmsError> {
         let digest_algorithm = algorithms::digest_identifier(self.algorithm.digest());
-        let certificate = signer.signer();
-        let signer_info = SignerInfo {
-            version: CmsVersion::V1,
-            sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
-                issuer: certificate.tbs_certificate.issuer.clone(),
-                serial_number: certificate.tbs_certificate.serial_number.clone(),
-            }),
+        let signer_info = encode::SignerInfo {
+            version: encode::VERSION,
+            sid: Encoded::new(signer.signer_identifier_der())
+                .map_err(encoding("signer identifier"))?,
             digest_alg: digest_algorithm.clone(),
-            signed_attrs: Some(self.attributes),
+            signed_attrs: SetOf::from_der(&self.der).map_err(encoding("signed attributes"))?,
             signature_algorithm: algorithms::signature_identifier(self.algorithm)?,
-            signature: OctetString::new(signature_value).map_err(encoding("signature value"))?,
-            unsigned_attrs: None,
+            signature: OctetStringRef::new(signature_value).map_err(encoding("signature value"))?,
         };
-        let signed_data = SignedData {
-            version: CmsVersion::V1,
-            digest_algorithms: SetOfVec::try_from(vec![digest_algorithm])
-                .map_err(encoding("digest algorithms"))?,
-            encap_content_info: EncapsulatedContentInfo {
-                econtent_type: ID_DATA,
-                econtent: None,
-            },
-            certificates: Some(signer.certificate_set().clone()),
-            crls: None,
-            signer_infos: SignerInfos::try_from(vec![signer_info])
-                .map_err(encoding("signer infos"))?,
-        };
-        let content_info = ContentInfo {
+        let content_info = encode::ContentInfo {
             content_type: ID_SIGNED_DATA,
-            content: Any::encode_from(&signed_data).map_err(encoding("signed data"))?,
+            content: encode::SignedData {
+                version: encode::VERSION,
+                digest_algorithms: SetOf::try_from([digest_algorithm])
+                    .map_err(encoding("digest algorithms"))?,
+                encap_content_info: EncapsulatedContentInfo {
+                    econtent_type: ID_DATA,
+                    econtent: None,
+                },
+                certificates: Encoded::new(signer.certificates_der())
+                    .map_err(encoding("certificate set"))?,
+                signer_infos: SetOf::try_from([signer_info]).map_err(encoding("signer infos"))?,
+            },
         };
         content_info.to_der().map_err(encoding("content info"))
     }
 }
 
-fn attribute(
+/// The attribute `oid` with the one value `value`, encoded into `buffer`.
+fn single_value_attribute<'b>(
     oid: const_oid::ObjectIdentifier,
-    value: Result<Any, der::Error>,
-) -> Result<Attribute, CmsError> {
-    let value = value.map_err(encoding("attribute value"))?;
-    Ok(Attribute {
+    value: &impl Encode,
+    buffer: &'b mut [u8; ATTRIBUTE_BUFFER],
+) -> Result<Encoded<'b>, CmsError> {
+    let mut value_buffer = [0; ATTRIBUTE_BUFFER];
+    let value = value
+        .encode_to_slice(&mut value_buffer)
+        .map_err(encoding("attribute value"))?;
+    let attribute = encode::SingleValueAttribute {
         oid,
-        values: SetOfVec::try_from(vec![value]).map_err(encoding("attribute"))?,
-    })
+        values: SetOf::try_from([Encoded::new(value).map_err(encoding("attribute value"))?])
+            .map_err(encoding("attribute"))?,
+    };
+    let der = attribute
+        .encode_to_slice(buffer)
+        .map_err(encoding("attribute"))?;
+    Encoded::new(der).map_err(encoding("attribute"))
 }
 
 /// The largest DER size a CMS from this signer can have: built once with a
@@ -180,4 +185,131 @@ pub fn decode_signed_data(der_bytes: &[u8]) -> Result<SignedData, der::Error> {
         return Err(der::Tag::Sequence.value_error());
     }
     content_info.content.decode_as::<SignedData>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ca::{CertificateAuthority, KeyAlgorithm, LeafKey};
+    use cms::cert::IssuerAndSerialNumber;
+    use cms::content_info::CmsVersion;
+    use cms::signed_data::{CertificateSet, SignerIdentifier, SignerInfo, SignerInfos};
+    use der::Any;
+    use der::asn1::{OctetString, SetOfVec};
+    use std::time::{Duration, SystemTime};
+    use x509_cert::Certificate;
+    use x509_cert::attr::Attribute;
+
+    /// A signer certificate and its issuer, DER.
+    fn chain() -> Vec<Vec<u8>> {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+        let root = CertificateAuthority::new_root("Root", "tests", now).expect("root");
+        let unit = crate::units::demo_province().units()[0].clone();
+        let certified = root
+            .issue_organisation(&unit, LeafKey::Generate(KeyAlgorithm::EcdsaP256), now)
+            .expect("leaf");
+        vec![certified.certificate_der, root.certificate_der().to_vec()]
+    }
+
+    fn attribute(
+        oid: const_oid::ObjectIdentifier,
+        value: &(impl der::EncodeValue + der::Tagged),
+    ) -> Attribute {
+        Attribute {
+            oid,
+            values: SetOfVec::try_from(vec![Any::encode_from(value).expect("value")])
+                .expect("values"),
+        }
+    }
+
+    /// The CMS as the `cms` and `x509-cert` crates' owned types build it.
+    fn reference_cms(
+        digest: &[u8],
+        algorithm: SignatureAlgorithm,
+        chain: &[Vec<u8>],
+        signature_value: &[u8],
+    ) -> (Vec<u8>, Vec<u8>) {
+        let certificates: Vec<Certificate> = chain
+            .iter()
+            .map(|der| Certificate::from_der(der).expect("certificate"))
+            .collect();
+        let signer = &certificates[0];
+        let attributes = SetOfVec::try_from(vec![
+            attribute(ID_CONTENT_TYPE, &ID_DATA),
+            attribute(
+                ID_MESSAGE_DIGEST,
+                &OctetString::new(digest).expect("digest"),
+            ),
+            ess::signing_certificate_v2(signer).expect("ess"),
+        ])
+        .expect("attributes");
+        let digest_algorithm = algorithms::digest_identifier(algorithm.digest());
+        let signer_info = SignerInfo {
+            version: CmsVersion::V1,
+            sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+                issuer: signer.tbs_certificate.issuer.clone(),
+                serial_number: signer.tbs_certificate.serial_number.clone(),
+            }),
+            digest_alg: digest_algorithm.clone(),
+            signed_attrs: Some(attributes.clone()),
+            signature_algorithm: algorithms::signature_identifier(algorithm).expect("algorithm"),
+            signature: OctetString::new(signature_value).expect("value"),
+            unsigned_attrs: None,
+        };
+        let choices = certificates
+            .iter()
+            .map(|c| cms::cert::CertificateChoices::Certificate(c.clone()))
+            .collect::<Vec<_>>();
+        let signed_data = SignedData {
+            version: CmsVersion::V1,
+            digest_algorithms: SetOfVec::try_from(vec![digest_algorithm]).expect("digests"),
+            encap_content_info: EncapsulatedContentInfo {
+                econtent_type: ID_DATA,
+                econtent: None,
+            },
+            certificates: Some(CertificateSet::try_from(choices).expect("certificates")),
+            crls: None,
+            signer_infos: SignerInfos::try_from(vec![signer_info]).expect("signer infos"),
+        };
+        let content_info = ContentInfo {
+            content_type: ID_SIGNED_DATA,
+            content: Any::encode_from(&signed_data).expect("signed data"),
+        };
+        (
+            attributes.to_der().expect("attributes"),
+            content_info.to_der().expect("content info"),
+        )
+    }
+
+    #[test]
+    fn the_cms_is_byte_for_byte_what_the_cms_crate_types_encode() {
+        let chain = chain();
+        let signer = SignerCertificates::from_der_chain(&chain).expect("signer");
+        for algorithm in [
+            SignatureAlgorithm::RsaPkcs1Sha256,
+            SignatureAlgorithm::RsaPssSha256,
+            SignatureAlgorithm::EcdsaP256Sha256,
+            SignatureAlgorithm::EcdsaP384Sha384,
+        ] {
+            let digest: Vec<u8> = (0..algorithm.digest().output_len() as u8).collect();
+            for value_len in [70, 72, 256, 512] {
+                let value = vec![0xa5; value_len];
+                let attributes = SignedAttributes::new(&digest, algorithm, &signer).expect("new");
+                let (to_be_signed, cms) = reference_cms(&digest, algorithm, &chain, &value);
+                assert_eq!(attributes.to_be_signed(), to_be_signed, "{algorithm}");
+                let built = attributes
+                    .into_signed_data(&value, &signer)
+                    .expect("signed data");
+                assert_eq!(built, cms, "{algorithm}, {value_len}-byte value");
+                decode_signed_data(&built).expect("decodes as the cms crate's SignedData");
+            }
+        }
+    }
+
+    #[test]
+    fn a_digest_of_the_wrong_length_is_refused() {
+        let signer = SignerCertificates::from_der_chain(&chain()).expect("signer");
+        let refused = SignedAttributes::new(&[0; 20], SignatureAlgorithm::EcdsaP256Sha256, &signer);
+        assert!(matches!(refused, Err(CmsError::DigestLength { .. })));
+    }
 }

@@ -17,8 +17,12 @@ pub(super) struct FieldPlan {
     pub page: u32,
     /// Id the signature dictionary gets.
     pub signature_id: ObjectId,
+    /// Id the widget annotation gets (written by [`write_widget`]).
+    pub widget_id: ObjectId,
+    /// The page holding the widget.
+    pub page_id: ObjectId,
     /// Existing objects written again with changes, and new objects other
-    /// than the signature dictionary (widget, AcroForm, arrays).
+    /// than the signature dictionary and the widget (AcroForm, arrays).
     pub objects: BTreeMap<ObjectId, Object>,
     /// One past the highest object number used.
     pub next_object_number: u32,
@@ -85,28 +89,32 @@ pub(super) fn plan_signature_field(
     )?;
     objects.insert(page_id, Object::Dictionary(page_dict));
 
-    let mut widget = Dictionary::new();
-    widget.set("Type", Object::Name(b"Annot".to_vec()));
-    widget.set("Subtype", Object::Name(b"Widget".to_vec()));
-    widget.set("FT", Object::Name(b"Sig".to_vec()));
-    widget.set("T", text_string(&field_name));
-    widget.set("F", Object::Integer(WIDGET_FLAGS));
-    // Invisible: a zero rectangle (ISO 32000-2 §12.7.5.5 allows it for signature fields).
-    widget.set(
-        "Rect",
-        Object::Array(vec![0.into(), 0.into(), 0.into(), 0.into()]),
-    );
-    widget.set("P", Object::Reference(page_id));
-    widget.set("V", Object::Reference(signature_id));
-    objects.insert(widget_id, Object::Dictionary(widget));
-
     Ok(FieldPlan {
         field_name,
         page,
         signature_id,
+        widget_id,
+        page_id,
         objects,
         next_object_number: next,
     })
+}
+
+/// The signature field merged with its widget annotation (ISO 32000-2
+/// §12.7.5.5): invisible — a zero rectangle, which the clause allows for
+/// signature fields — printed and locked, on `plan.page_id`, its value the
+/// signature dictionary. Written straight into `out`.
+pub(super) fn write_widget(out: &mut Vec<u8>, plan: &FieldPlan) {
+    use super::write;
+    out.extend_from_slice(b"<</Type/Annot/Subtype/Widget/FT/Sig/T");
+    write_text_string(out, &plan.field_name);
+    out.extend_from_slice(b"/F ");
+    write::integer(out, WIDGET_FLAGS);
+    out.extend_from_slice(b"/Rect[0 0 0 0]/P ");
+    write::reference(out, plan.page_id);
+    out.extend_from_slice(b"/V ");
+    write::reference(out, plan.signature_id);
+    out.extend_from_slice(b">>");
 }
 
 /// Adds `item` to the array under `key` in `dictionary`: an indirect array
@@ -218,6 +226,7 @@ fn refuse_if_certified_without_changes(
 
 /// A PDF text string (ISO 32000-2 §7.9.2.2): PDFDocEncoding when the text is
 /// ASCII, otherwise UTF-16BE with a byte-order mark, so Vietnamese survives.
+#[cfg(test)]
 pub(super) fn text_string(text: &str) -> Object {
     if text.is_ascii() {
         Object::String(text.as_bytes().to_vec(), StringFormat::Literal)
@@ -227,6 +236,30 @@ pub(super) fn text_string(text: &str) -> Object {
         Object::String(bytes, StringFormat::Hexadecimal)
     }
 }
+
+/// Writes `text` as a PDF text string (ISO 32000-2 §7.9.2.2) into `out`:
+/// PDFDocEncoding when ASCII, otherwise UTF-16BE with a byte-order mark, so
+/// Vietnamese survives.
+pub(super) fn write_text_string(out: &mut Vec<u8>, text: &str) {
+    if text.is_ascii() {
+        super::write::object(
+            out,
+            &Object::String(text.as_bytes().to_vec(), StringFormat::Literal),
+        );
+    } else {
+        out.extend_from_slice(b"<FEFF");
+        for unit in text.encode_utf16() {
+            let [high, low] = unit.to_be_bytes();
+            for byte in [high, low] {
+                out.push(HEX_DIGITS[usize::from(byte >> 4)]);
+                out.push(HEX_DIGITS[usize::from(byte & 0x0f)]);
+            }
+        }
+        out.push(b'>');
+    }
+}
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Decodes a PDF text string (UTF-16BE with a byte-order mark, else
 /// PDFDocEncoding read as Latin-1).
@@ -255,6 +288,52 @@ mod tests {
         };
         assert_eq!(&bytes[..2], &[0xfe, 0xff]);
         assert_eq!(decode_text_string(&bytes), "Ủy ban nhân dân tỉnh Hòa Bình");
+    }
+
+    #[test]
+    fn text_strings_are_written_as_their_objects_are() {
+        for text in ["Signature1", "a (b) \\ c", "Ủy ban nhân dân tỉnh Hòa Bình"] {
+            let mut written = Vec::new();
+            write_text_string(&mut written, text);
+            let mut expected = Vec::new();
+            super::super::write::object(&mut expected, &text_string(text));
+            assert_eq!(written, expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_widget_is_written_as_lopdf_writes_its_dictionary() {
+        for name in ["Signature1", "Chữ ký 2"] {
+            let plan = FieldPlan {
+                field_name: name.to_string(),
+                page: 1,
+                signature_id: (6, 0),
+                widget_id: (7, 0),
+                page_id: (3, 0),
+                objects: BTreeMap::new(),
+                next_object_number: 9,
+            };
+            let mut widget = Dictionary::new();
+            widget.set("Type", Object::Name(b"Annot".to_vec()));
+            widget.set("Subtype", Object::Name(b"Widget".to_vec()));
+            widget.set("FT", Object::Name(b"Sig".to_vec()));
+            widget.set("T", text_string(name));
+            widget.set("F", Object::Integer(WIDGET_FLAGS));
+            widget.set(
+                "Rect",
+                Object::Array(vec![0.into(), 0.into(), 0.into(), 0.into()]),
+            );
+            widget.set("P", Object::Reference((3, 0)));
+            widget.set("V", Object::Reference((6, 0)));
+            let mut expected = Vec::new();
+            lopdf::Writer::write_object(&mut expected, &Object::Dictionary(widget)).expect("write");
+            let mut written = Vec::new();
+            write_widget(&mut written, &plan);
+            assert_eq!(
+                String::from_utf8_lossy(&written),
+                String::from_utf8_lossy(&expected)
+            );
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod input;
 mod reader;
 mod signatures;
 mod update;
+mod write;
 
 pub use changes::{ChangeLevel, changes_after, revision_ends};
 pub use signatures::{

@@ -2,13 +2,12 @@
 //! §7.5.6): new and changed objects, a cross-reference section of the same
 //! kind as the input's last one, and a trailer whose `/Prev` chains back.
 
-use super::form::{FieldPlan, text_string};
+use super::form::{FieldPlan, write_text_string, write_widget};
 use super::input::InputDocument;
-use super::{PdfError, SignatureSpec};
+use super::{PdfError, SignatureSpec, write};
 use crate::datetime::pdf_date;
-use lopdf::{Dictionary, Object, Writer};
+use lopdf::{Dictionary, Object};
 use std::collections::BTreeMap;
-use std::io::Write as _;
 
 /// Room for the three `/ByteRange` numbers after the leading 0, each up to
 /// ten digits (files up to 9,999,999,999 bytes).
@@ -34,8 +33,10 @@ pub(super) fn write_signature_revision(
     // /Contents must sit at known offsets to be filled in later.
     let (number, generation) = plan.signature_id;
     offsets.insert(number, (base + out.len(), generation));
-    write!(out, "{number} {generation} obj\n<</Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /ByteRange [")
-        .map_err(write_failed)?;
+    write::object_header(&mut out, plan.signature_id);
+    out.extend_from_slice(
+        b"<</Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /ByteRange [",
+    );
     let byte_range_at = out.len();
     out.extend_from_slice(BYTE_RANGE_PLACEHOLDER);
     out.extend_from_slice(b"] /Contents ");
@@ -44,29 +45,34 @@ pub(super) fn write_signature_revision(
     out.resize(out.len() + 2 * spec.contents_capacity, b'0');
     out.push(b'>');
     let contents_end = out.len();
-    let mut entries = Dictionary::new();
-    entries.set("M", Object::string_literal(pdf_date(spec.signing_time)));
+    out.extend_from_slice(b" /M ");
+    write::object(
+        &mut out,
+        &Object::string_literal(pdf_date(spec.signing_time)),
+    );
     for (key, value) in [
-        ("Reason", &spec.reason),
-        ("Location", &spec.location),
-        ("Name", &spec.signer_name),
+        (&b"Reason"[..], &spec.reason),
+        (b"Location", &spec.location),
+        (b"Name", &spec.signer_name),
     ] {
         if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
-            entries.set(key, text_string(value));
+            out.push(b' ');
+            write::name(&mut out, key);
+            out.push(b' ');
+            write_text_string(&mut out, value);
         }
-    }
-    for (key, value) in entries.iter() {
-        out.push(b' ');
-        Writer::write_object(&mut out, &Object::Name(key.clone())).map_err(write_failed)?;
-        out.push(b' ');
-        Writer::write_object(&mut out, value).map_err(write_failed)?;
     }
     out.extend_from_slice(b">>\nendobj\n");
 
-    for (&(number, generation), object) in &plan.objects {
-        offsets.insert(number, (base + out.len(), generation));
-        writeln!(out, "{number} {generation} obj").map_err(write_failed)?;
-        Writer::write_object(&mut out, object).map_err(write_failed)?;
+    offsets.insert(plan.widget_id.0, (base + out.len(), plan.widget_id.1));
+    write::object_header(&mut out, plan.widget_id);
+    write_widget(&mut out, &plan);
+    out.extend_from_slice(b"\nendobj\n");
+
+    for (&id, object) in &plan.objects {
+        offsets.insert(id.0, (base + out.len(), id.1));
+        write::object_header(&mut out, id);
+        write::object(&mut out, object);
         out.extend_from_slice(b"\nendobj\n");
     }
 
@@ -79,7 +85,7 @@ pub(super) fn write_signature_revision(
             plan.next_object_number,
             document,
             trailer,
-        )?;
+        );
     } else {
         write_xref_table(
             &mut out,
@@ -88,19 +94,23 @@ pub(super) fn write_signature_revision(
             plan.next_object_number,
             document,
             trailer,
-        )?;
+        );
     }
 
     let length = out.len();
-    let byte_range = format!(
-        "0 {} {} {}",
+    let mut byte_range = Vec::with_capacity(BYTE_RANGE_PLACEHOLDER.len());
+    byte_range.extend_from_slice(b"0");
+    for value in [
         base + contents_start,
         base + contents_end,
-        length - contents_end
-    );
+        length - contents_end,
+    ] {
+        byte_range.push(b' ');
+        write::unsigned(&mut byte_range, value as u64);
+    }
     let slot = &mut out[byte_range_at..byte_range_at + BYTE_RANGE_PLACEHOLDER.len()];
     slot.fill(b' ');
-    slot[..byte_range.len()].copy_from_slice(byte_range.as_bytes());
+    slot[..byte_range.len()].copy_from_slice(&byte_range);
 
     Ok(SignatureRevision {
         bytes: out,
@@ -155,15 +165,21 @@ fn write_xref_table(
     size: u32,
     document: &InputDocument,
     mut trailer: Dictionary,
-) -> Result<(), PdfError> {
+) {
     let xref_offset = base + out.len();
     out.extend_from_slice(b"xref\n");
     let mut entries = offsets.iter();
     for (start, count) in runs(offsets.keys().copied()) {
-        writeln!(out, "{start} {count}").map_err(write_failed)?;
+        write::unsigned(out, u64::from(start));
+        out.push(b' ');
+        write::unsigned(out, u64::from(count));
+        out.push(b'\n');
         for (_, (offset, generation)) in entries.by_ref().take(count as usize) {
             // Each entry is exactly 20 bytes (ISO 32000-2 §7.5.4).
-            write!(out, "{offset:010} {generation:05} n\r\n").map_err(write_failed)?;
+            write::zero_padded(out, *offset as u64, 10);
+            out.push(b' ');
+            write::zero_padded(out, u64::from(*generation), 5);
+            out.extend_from_slice(b" n\r\n");
         }
     }
     trailer.set("Size", Object::Integer(i64::from(size)));
@@ -172,8 +188,15 @@ fn write_xref_table(
         Object::Integer(offset_as_integer(document.last_xref_offset)),
     );
     out.extend_from_slice(b"trailer\n");
-    Writer::write_object(out, &Object::Dictionary(trailer)).map_err(write_failed)?;
-    write!(out, "\nstartxref\n{xref_offset}\n%%EOF\n").map_err(write_failed)
+    write::object(out, &Object::Dictionary(trailer));
+    startxref(out, xref_offset);
+}
+
+/// The end of an update: where its cross-reference section starts (§7.5.5).
+fn startxref(out: &mut Vec<u8>, xref_offset: usize) {
+    out.extend_from_slice(b"\nstartxref\n");
+    write::unsigned(out, xref_offset as u64);
+    out.extend_from_slice(b"\n%%EOF\n");
 }
 
 fn write_xref_stream(
@@ -183,7 +206,7 @@ fn write_xref_stream(
     stream_number: u32,
     document: &InputDocument,
     mut dictionary: Dictionary,
-) -> Result<(), PdfError> {
+) {
     let xref_offset = base + out.len();
     offsets.insert(stream_number, (xref_offset, 0));
     // Field widths (ISO 32000-2 §7.5.8.2 Table 18): type, offset, generation.
@@ -219,25 +242,16 @@ fn write_xref_stream(
         Object::Integer(offset_as_integer(document.last_xref_offset)),
     );
     dictionary.set("Length", Object::Integer(data.len() as i64));
-    writeln!(out, "{stream_number} 0 obj").map_err(write_failed)?;
-    Writer::write_object(out, &Object::Dictionary(dictionary)).map_err(write_failed)?;
+    write::object_header(out, (stream_number, 0));
+    write::object(out, &Object::Dictionary(dictionary));
     out.extend_from_slice(b"\nstream\n");
     out.extend_from_slice(&data);
-    write!(
-        out,
-        "\nendstream\nendobj\nstartxref\n{xref_offset}\n%%EOF\n"
-    )
-    .map_err(write_failed)
+    out.extend_from_slice(b"\nendstream\nendobj");
+    startxref(out, xref_offset);
 }
 
 fn offset_as_integer(offset: usize) -> i64 {
     i64::try_from(offset).unwrap_or(i64::MAX)
-}
-
-fn write_failed(error: impl std::fmt::Display) -> PdfError {
-    PdfError::Unreadable {
-        reason: format!("could not serialise an object: {error}"),
-    }
 }
 
 #[cfg(test)]

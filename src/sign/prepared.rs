@@ -187,7 +187,18 @@ impl PreparedSignature {
 
 /// SHA-256 of a signature value, lower-case hex.
 pub fn signature_value_sha256(signature_value: &[u8]) -> String {
-    crate::crypto::DigestAlgorithm::Sha256.hex_digest(signature_value)
+    const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let digest = crate::crypto::DigestAlgorithm::Sha256.digest(signature_value);
+    // Formatting each byte through `format!` cost more than the hash itself.
+    digest
+        .iter()
+        .flat_map(|&byte| {
+            [
+                char::from(HEX_DIGITS[usize::from(byte >> 4)]),
+                char::from(HEX_DIGITS[usize::from(byte & 0x0f)]),
+            ]
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -248,6 +259,15 @@ mod tests {
         prepared
             .complete(&right)
             .expect("the right value still completes");
+    }
+
+    #[test]
+    fn the_signature_value_hash_is_lower_case_hex_sha256() {
+        let value = b"a signature value";
+        assert_eq!(
+            signature_value_sha256(value),
+            crate::crypto::DigestAlgorithm::Sha256.hex_digest(value)
+        );
     }
 
     #[test]

@@ -1,0 +1,106 @@
+//! The signing side's encoder: the CMS structures of RFC 5652 as borrowed
+//! `der` types, so that what every signature by one signer repeats (the
+//! certificate set, the SignerIdentifier, the ESS attribute) is encoded once
+//! and written again as it is, and a signature encodes only what changes —
+//! the message digest and the signature value — without cloning or
+//! re-encoding certificates.
+//!
+//! The field layout is that of the `cms` crate's `ContentInfo`,
+//! `SignedData` and `SignerInfo`; the tests in `super` check that the bytes
+//! decode as those types and equal what they encode to.
+
+use cms::content_info::CmsVersion;
+use cms::signed_data::EncapsulatedContentInfo;
+use const_oid::ObjectIdentifier;
+use der::asn1::{OctetStringRef, SetOf};
+use der::{Decode, DerOrd, Encode, Length, Reader, Sequence, ValueOrd, Writer};
+use spki::AlgorithmIdentifierOwned;
+use std::cmp::Ordering;
+
+/// One complete DER value (tag, length and contents) encoded earlier by the
+/// `der` crate, written again byte for byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Encoded<'a>(&'a [u8]);
+
+impl<'a> Encoded<'a> {
+    /// `bytes` must be exactly one DER value; anything else is refused.
+    pub(super) fn new(bytes: &'a [u8]) -> der::Result<Self> {
+        Self::from_der(bytes)
+    }
+}
+
+impl<'a> Decode<'a> for Encoded<'a> {
+    fn decode<R: Reader<'a>>(reader: &mut R) -> der::Result<Self> {
+        reader.tlv_bytes().map(Self)
+    }
+}
+
+impl Encode for Encoded<'_> {
+    fn encoded_len(&self) -> der::Result<Length> {
+        Length::try_from(self.0.len())
+    }
+
+    fn encode(&self, writer: &mut impl Writer) -> der::Result<()> {
+        writer.write(self.0)
+    }
+}
+
+impl DerOrd for Encoded<'_> {
+    /// X.690 §11.6: the components of a SET OF are ordered as octet strings
+    /// of their encodings.
+    fn der_cmp(&self, other: &Self) -> der::Result<Ordering> {
+        Ok(self.0.cmp(other.0))
+    }
+}
+
+/// An attribute with one value (RFC 5652 §5.3), borrowed: x509-cert's
+/// `Attribute` without its allocations.
+#[derive(Sequence)]
+pub(super) struct SingleValueAttribute<'a> {
+    pub(super) oid: ObjectIdentifier,
+    pub(super) values: SetOf<Encoded<'a>, 1>,
+}
+
+/// RFC 5652 §3 ContentInfo holding a SignedData.
+#[derive(Sequence)]
+pub(super) struct ContentInfo<'a> {
+    pub(super) content_type: ObjectIdentifier,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
+    pub(super) content: SignedData<'a>,
+}
+
+/// RFC 5652 §5.1 SignedData without CRLs; `certificates` is the
+/// `[0] IMPLICIT CertificateSet`, encoded once per signer.
+#[derive(Sequence)]
+pub(super) struct SignedData<'a> {
+    pub(super) version: CmsVersion,
+    pub(super) digest_algorithms: SetOf<AlgorithmIdentifierOwned, 1>,
+    pub(super) encap_content_info: EncapsulatedContentInfo,
+    pub(super) certificates: Encoded<'a>,
+    pub(super) signer_infos: SetOf<SignerInfo<'a>, 1>,
+}
+
+/// RFC 5652 §5.3 SignerInfo with signed attributes and no unsigned ones;
+/// `sid` is the SignerIdentifier, encoded once per signer.
+#[derive(Sequence)]
+pub(super) struct SignerInfo<'a> {
+    pub(super) version: CmsVersion,
+    pub(super) sid: Encoded<'a>,
+    pub(super) digest_alg: AlgorithmIdentifierOwned,
+    #[asn1(context_specific = "0", tag_mode = "IMPLICIT")]
+    pub(super) signed_attrs: SetOf<Encoded<'a>, 3>,
+    pub(super) signature_algorithm: AlgorithmIdentifierOwned,
+    pub(super) signature: OctetStringRef<'a>,
+}
+
+impl ValueOrd for SignerInfo<'_> {
+    /// X.690 §11.6 on the encodings (a SignerInfos set of one never compares).
+    fn value_cmp(&self, other: &Self) -> der::Result<Ordering> {
+        Ok(self.to_der()?.cmp(&other.to_der()?))
+    }
+}
+
+/// A version whose value is fixed by the structure's content (RFC 5652
+/// §5.1, §5.3: v1 for an issuerAndSerialNumber signer and id-data content
+/// with no attribute certificates).
+pub(super) const VERSION: CmsVersion = CmsVersion::V1;

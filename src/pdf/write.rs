@@ -1,0 +1,215 @@
+//! PDF syntax (ISO 32000-2 §7.3) written straight into the revision's
+//! buffer, in the compact layout of lopdf's `Writer`, byte for byte (the
+//! tests hold the two together) — without its per-byte dynamic writes and
+//! formatting machinery, which cost more than the rest of a small
+//! document's signature. Streams, reals and literal strings that need
+//! escapes, all rare in the objects a signature rewrites, are left to lopdf.
+
+use lopdf::{Object, ObjectId, StringFormat, Writer};
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Writes `object` as lopdf's `Writer::write_object` does.
+pub(super) fn object(out: &mut Vec<u8>, object: &Object) {
+    match object {
+        Object::Null => out.extend_from_slice(b"null"),
+        Object::Boolean(true) => out.extend_from_slice(b"true"),
+        Object::Boolean(false) => out.extend_from_slice(b"false"),
+        Object::Integer(value) => integer(out, *value),
+        Object::Name(name_bytes) => name(out, name_bytes),
+        Object::String(text, StringFormat::Hexadecimal) => hex_string(out, text),
+        Object::String(text, StringFormat::Literal)
+            if !text
+                .iter()
+                .any(|b| matches!(b, b'(' | b')' | b'\\' | b'\r')) =>
+        {
+            out.push(b'(');
+            out.extend_from_slice(text);
+            out.push(b')');
+        }
+        Object::Array(items) => {
+            out.push(b'[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 && Writer::need_separator(item) {
+                    out.push(b' ');
+                }
+                self::object(out, item);
+            }
+            out.push(b']');
+        }
+        Object::Dictionary(dictionary) => {
+            out.extend_from_slice(b"<<");
+            for (key, value) in dictionary {
+                name(out, key);
+                if Writer::need_separator(value) {
+                    out.push(b' ');
+                }
+                self::object(out, value);
+            }
+            out.extend_from_slice(b">>");
+        }
+        Object::Reference(id) => reference(out, *id),
+        Object::Real(_) | Object::String(..) | Object::Stream(_) => {
+            // Writing into a Vec cannot fail.
+            let _ = Writer::write_object(out, object);
+        }
+    }
+}
+
+/// A name (§7.3.5): delimiters, white-space and bytes outside `!`..`~` as
+/// `#` and two hex digits.
+pub(super) fn name(out: &mut Vec<u8>, name: &[u8]) {
+    out.push(b'/');
+    for &byte in name {
+        if b" \t\n\r\x0C()<>[]{}/%#".contains(&byte) || !(33..=126).contains(&byte) {
+            out.extend_from_slice(&[
+                b'#',
+                HEX_DIGITS[usize::from(byte >> 4)],
+                HEX_DIGITS[usize::from(byte & 0x0f)],
+            ]);
+        } else {
+            out.push(byte);
+        }
+    }
+}
+
+/// A hexadecimal string (§7.3.4.3), upper-case digits.
+pub(super) fn hex_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.reserve(2 * bytes.len() + 2);
+    out.push(b'<');
+    for &byte in bytes {
+        out.push(HEX_DIGITS[usize::from(byte >> 4)]);
+        out.push(HEX_DIGITS[usize::from(byte & 0x0f)]);
+    }
+    out.push(b'>');
+}
+
+/// An integer in decimal.
+pub(super) fn integer(out: &mut Vec<u8>, value: i64) {
+    if value < 0 {
+        out.push(b'-');
+    }
+    unsigned(out, value.unsigned_abs());
+}
+
+/// An unsigned integer in decimal.
+pub(super) fn unsigned(out: &mut Vec<u8>, value: u64) {
+    let mut digits = [0; 20];
+    let mut at = digits.len();
+    let mut rest = value;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// `value` in decimal, left-padded with zeros to `width` digits (the fixed
+/// fields of a cross-reference entry, §7.5.4).
+pub(super) fn zero_padded(out: &mut Vec<u8>, value: u64, width: usize) {
+    let start = out.len();
+    unsigned(out, value);
+    let digits = out.len() - start;
+    if digits < width {
+        out.splice(start..start, std::iter::repeat_n(b'0', width - digits));
+    }
+}
+
+/// An indirect reference (§7.3.10): `number generation R`.
+pub(super) fn reference(out: &mut Vec<u8>, (number, generation): ObjectId) {
+    unsigned(out, u64::from(number));
+    out.push(b' ');
+    unsigned(out, u64::from(generation));
+    out.extend_from_slice(b" R");
+}
+
+/// The header of an indirect object (§7.3.10): `number generation obj` and a
+/// line break.
+pub(super) fn object_header(out: &mut Vec<u8>, (number, generation): ObjectId) {
+    unsigned(out, u64::from(number));
+    out.push(b' ');
+    unsigned(out, u64::from(generation));
+    out.extend_from_slice(b" obj\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lopdf::{Dictionary, Stream};
+
+    fn by_lopdf(object: &Object) -> Vec<u8> {
+        let mut out = Vec::new();
+        Writer::write_object(&mut out, object).expect("write");
+        out
+    }
+
+    fn by_kyso(object: &Object) -> Vec<u8> {
+        let mut out = Vec::new();
+        super::object(&mut out, object);
+        out
+    }
+
+    #[test]
+    fn objects_are_written_byte_for_byte_as_lopdf_writes_them() {
+        let mut inner = Dictionary::new();
+        inner.set("F1", Object::Reference((5, 0)));
+        inner.set("Odd Name#(x)", Object::Name(b"A/B\xe9 c".to_vec()));
+        let mut dictionary = Dictionary::new();
+        dictionary.set("Type", Object::Name(b"Page".to_vec()));
+        dictionary.set("Parent", Object::Reference((2, 0)));
+        dictionary.set(
+            "MediaBox",
+            Object::Array(vec![0.into(), (-12).into(), 595.into(), 842.into()]),
+        );
+        dictionary.set("Rotate", Object::Real(90.0));
+        dictionary.set("UserUnit", Object::Real(1.25));
+        dictionary.set("Resources", Object::Dictionary(inner));
+        dictionary.set("Null", Object::Null);
+        dictionary.set("Yes", Object::Boolean(true));
+        dictionary.set("No", Object::Boolean(false));
+        dictionary.set(
+            "Mixed",
+            Object::Array(vec![
+                Object::Name(b"N".to_vec()),
+                1.into(),
+                Object::Reference((7, 1)),
+                Object::string_literal("plain"),
+                Object::String(b"a (b) \\ c\r".to_vec(), StringFormat::Literal),
+                Object::String(b"unbalanced ) (".to_vec(), StringFormat::Literal),
+                Object::String(vec![0xfe, 0xff, 0x1e, 0xe6], StringFormat::Hexadecimal),
+                Object::String(vec![0xe9, b'\n'], StringFormat::Literal),
+                Object::Array(vec![]),
+                Object::Dictionary(Dictionary::new()),
+                i64::MIN.into(),
+                i64::MAX.into(),
+            ]),
+        );
+        let objects = [
+            Object::Dictionary(dictionary),
+            Object::Stream(Stream::new(Dictionary::new(), b"BT ET".to_vec())),
+            Object::Integer(0),
+            Object::Array(vec![Object::Reference((12, 0)), Object::Reference((13, 0))]),
+        ];
+        for object in &objects {
+            assert_eq!(
+                String::from_utf8_lossy(&by_kyso(object)),
+                String::from_utf8_lossy(&by_lopdf(object))
+            );
+        }
+    }
+
+    #[test]
+    fn cross_reference_fields_are_zero_padded() {
+        let mut out = Vec::new();
+        zero_padded(&mut out, 1895, 10);
+        out.push(b' ');
+        zero_padded(&mut out, 0, 5);
+        out.push(b' ');
+        zero_padded(&mut out, 12_345_678_901, 10);
+        assert_eq!(out, b"0000001895 00000 12345678901");
+    }
+}
