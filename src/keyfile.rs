@@ -2,7 +2,7 @@
 //! PKCS#12. The `pem` and `p12-keystore` crates live only here (the sealed
 //! key armour of [`crate::custody`] is PEM-encoded here too).
 
-use crate::crypto::{CryptoError, RingSigningKey, RsaPadding, SigningKey};
+use crate::crypto::{CryptoBackend, CryptoError, RsaPadding, SigningKey};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -115,8 +115,12 @@ pub fn parse_private_key(
     };
     for block in blocks {
         let key = match block.tag() {
-            "PRIVATE KEY" => RingSigningKey::from_pkcs8(block.contents(), rsa_padding),
-            "RSA PRIVATE KEY" => RingSigningKey::from_rsa_pkcs1(block.contents(), rsa_padding),
+            "PRIVATE KEY" => {
+                CryptoBackend::default().signing_key_from_pkcs8(block.contents(), rsa_padding)
+            }
+            "RSA PRIVATE KEY" => {
+                CryptoBackend::default().signing_key_from_rsa_pkcs1(block.contents(), rsa_padding)
+            }
             "EC PRIVATE KEY" => {
                 return Err(KeyFileError::Sec1Key {
                     path: path.to_path_buf(),
@@ -124,7 +128,7 @@ pub fn parse_private_key(
             }
             _ => continue,
         };
-        return Ok(Arc::new(key.map_err(key_error)?));
+        return Ok(Arc::from(key.map_err(key_error)?));
     }
     Err(KeyFileError::NoBlock {
         path: path.to_path_buf(),
@@ -139,11 +143,13 @@ pub fn private_key_from_pkcs8(
     path: &Path,
     rsa_padding: RsaPadding,
 ) -> Result<Arc<dyn SigningKey>, KeyFileError> {
-    let key = RingSigningKey::from_pkcs8(der, rsa_padding).map_err(|source| KeyFileError::Key {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(Arc::new(key))
+    let key = CryptoBackend::default()
+        .signing_key_from_pkcs8(der, rsa_padding)
+        .map_err(|source| KeyFileError::Key {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(Arc::from(key))
 }
 
 /// Reads every certificate in a PEM file, in file order, as DER.
@@ -180,13 +186,14 @@ pub fn read_pkcs12(
 ) -> Result<KeyMaterial, KeyFileError> {
     let bytes = read(path)?;
     let (certificates, pkcs8) = parse_pkcs12(&bytes, password, path)?;
-    let key =
-        RingSigningKey::from_pkcs8(&pkcs8, rsa_padding).map_err(|source| KeyFileError::Key {
+    let key = CryptoBackend::default()
+        .signing_key_from_pkcs8(&pkcs8, rsa_padding)
+        .map_err(|source| KeyFileError::Key {
             path: path.to_path_buf(),
             source,
         })?;
     Ok(KeyMaterial {
-        key: Arc::new(key),
+        key: Arc::from(key),
         chain: certificates,
     })
 }

@@ -11,6 +11,13 @@ use super::{DocumentRecord, GuardedRecord, RecordOutcome, RecordStore, RecordsEr
 /// Most records one shared transaction takes.
 pub const MAX_GROUP: usize = 256;
 
+/// How long the writer waits for more records when the last transaction
+/// was shared. Measured with `kyso bench sign` (RSA-2048, 64 clients, one
+/// run): 1 ms took documents/s from 2,082 to 2,217 and server CPU per
+/// document from 0.87 to 0.81 ms; the tokio timer rounds it up to a
+/// millisecond anyway.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// A record waiting for its transaction.
 struct Waiting {
     record: GuardedRecord,
@@ -64,14 +71,22 @@ impl GroupCommit {
 /// fails, each is recorded alone so that one bad record fails only its own
 /// caller.
 async fn write(store: RecordStore, mut queue: mpsc::Receiver<Waiting>) {
+    let mut loaded = false;
     while let Some(first) = queue.recv().await {
         let mut group = vec![first];
+        // Under concurrent load (the last transaction was shared), wait a
+        // moment for the signatures in flight to join this one: fewer,
+        // larger transactions. A lone caller never waits.
+        if loaded && queue.is_empty() {
+            tokio::time::sleep(LINGER).await;
+        }
         while group.len() < MAX_GROUP {
             match queue.try_recv() {
                 Ok(next) => group.push(next),
                 Err(_) => break,
             }
         }
+        loaded = group.len() > 1;
         if group.len() == 1 {
             for waiting in group {
                 let outcome = record_one(&store, &waiting.record).await;
