@@ -211,7 +211,8 @@ mod tests {
         vec![certified.certificate_der, root.certificate_der().to_vec()]
     }
 
-    fn attribute(
+    /// A signed attribute with one value, for tests building CMS by hand.
+    pub(super) fn attribute(
         oid: const_oid::ObjectIdentifier,
         value: &(impl der::EncodeValue + der::Tagged),
     ) -> Attribute {

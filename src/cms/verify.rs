@@ -755,16 +755,7 @@ mod tests {
         }
     }
 
-    fn attribute(
-        oid: ObjectIdentifier,
-        value: &(impl der::EncodeValue + der::Tagged),
-    ) -> Attribute {
-        Attribute {
-            oid,
-            values: SetOfVec::try_from(vec![Any::encode_from(value).expect("value")])
-                .expect("values"),
-        }
-    }
+    use crate::cms::tests::attribute;
 
     /// A ContentInfo around a SignedData with these certificates and signers.
     fn wrap(
