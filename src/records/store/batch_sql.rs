@@ -110,8 +110,10 @@ impl RecordStore {
 
         let mut deltas = CountDeltas::new();
         let mut raced = Vec::new();
+        // `new` and so `inserted` follow `merged`'s order.
+        let mut inserted = inserted.into_iter();
         for (position, entry) in merged.iter().enumerate() {
-            if entry.before.is_none() && !inserted[new_position(&new, entry)] {
+            if entry.before.is_none() && !inserted.next().unwrap_or(false) {
                 raced.push(position);
                 continue;
             }
@@ -142,12 +144,6 @@ impl RecordStore {
         transaction.commit().await.map_err(database)?;
         Ok(outcomes)
     }
-}
-
-/// Where `entry` is in `new` (both in key order).
-fn new_position(new: &[&Merged<'_>], entry: &Merged<'_>) -> usize {
-    new.binary_search_by(|m| m.key.cmp(&entry.key))
-        .unwrap_or_default()
 }
 
 /// `($1, $2, …), ($k, …)`: `rows` groups of `width` placeholders.
