@@ -118,25 +118,18 @@ pub fn verify_pdf_with_proof(
     }
     // The cross-reference data is read once; every question below about
     // the latest revision is answered from that reading.
+    let unreadable = |error: &dyn std::fmt::Display| DocumentReport {
+        verdict: Indication::Indeterminate,
+        signatures: Vec::new(),
+        errors: vec![format!("the PDF cannot be read: {error}")],
+    };
     let document = match pdf::SignedPdf::parse(bytes) {
         Ok(document) => document,
-        Err(error) => {
-            return Ok(DocumentReport {
-                verdict: Indication::Indeterminate,
-                signatures: Vec::new(),
-                errors: vec![format!("the PDF cannot be read: {error}")],
-            });
-        }
+        Err(error) => return Ok(unreadable(&error)),
     };
     let signatures = match document.embedded_signatures() {
         Ok(signatures) => signatures,
-        Err(error) => {
-            return Ok(DocumentReport {
-                verdict: Indication::Indeterminate,
-                signatures: Vec::new(),
-                errors: vec![format!("the PDF cannot be read: {error}")],
-            });
-        }
+        Err(error) => return Ok(unreadable(&error)),
     };
     let revision_ends = pdf::revision_ends(bytes);
     // Validation data in the document (a B-LT document's DSS) counts like
