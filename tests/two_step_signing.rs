@@ -9,11 +9,10 @@ mod support;
 
 use kyso::api::proto::signing_service_client::SigningServiceClient;
 use kyso::api::proto::{
-    CompleteSignatureRequest, DocumentEntry, ExportDocumentsRequest, PrepareSignatureRequest,
-    PrepareSignatureResponse, SignResponse, SignerRole,
+    CompleteSignatureRequest, DocumentEntry, PrepareSignatureRequest, PrepareSignatureResponse,
+    SignResponse, SignerRole,
 };
 use kyso::ca::{CertificateAuthority, KeyAlgorithm, LeafKey};
-use kyso::datetime::VietnamDate;
 use kyso::units::{LeaderId, UnitCode};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -194,22 +193,7 @@ fn leader_request(pdf: Vec<u8>, key: &ExternalKey, document: &str) -> PrepareSig
 
 /// The ledger's entries for today, yesterday and tomorrow in Vietnam.
 fn ledger(server: &KysoServer) -> Vec<DocumentEntry> {
-    let today = VietnamDate::of(SystemTime::now());
-    let request = ExportDocumentsRequest {
-        from: VietnamDate::from_day_number(today.day_number() - 1).to_string(),
-        to: today.next().to_string(),
-        ..ExportDocumentsRequest::default()
-    };
-    server
-        .records(|mut c| async move {
-            let mut stream = c.export_documents(request).await?.into_inner();
-            let mut entries = Vec::new();
-            while let Some(entry) = stream.message().await? {
-                entries.push(entry);
-            }
-            Ok(tonic::Response::new(entries))
-        })
-        .expect("export")
+    server.ledger_around_today()
 }
 
 fn entry<'a>(entries: &'a [DocumentEntry], document: &str) -> Option<&'a DocumentEntry> {

@@ -2,7 +2,8 @@
 //! through a running server for a while; the command reports documents per
 //! second, latency percentiles and, measured in the same run on this
 //! machine, the raw rate of the key operation alone, so the two can be
-//! compared.
+//! compared. On a shared machine the load generator takes cores from the
+//! server; it reports its own CPU time so the comparison can allow for it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -49,7 +50,9 @@ enum KeyTypeArg {
 server's ledger under the unit (document ids bench-<run>-<client>-<n>). Run it against a \
 test deployment.\nThe raw rate is this machine's rate of the key operation alone (a fresh \
 key of --key-type, one thread per core), measured right after the load; compare it with the \
-server's rate only when client and server share the machine."
+server's rate only when client and server share the machine.\nThe load generator reports its \
+own CPU time per document and its share of the machine's cores during the run; the second ratio \
+compares the server's rate with the raw rate on the cores left to it."
 )]
 pub struct SignBenchArgs {
     /// The kyso server.
@@ -97,6 +100,14 @@ struct SignBenchReport {
     raw_threads: usize,
     raw_signatures_per_second: f64,
     ratio_to_raw: f64,
+    /// CPU time the load generator itself spent per document, when the
+    /// platform tells (Linux).
+    client_cpu_ms_per_document: Option<f64>,
+    /// The load generator's share of the machine's cores during the run.
+    client_share_of_cores: Option<f64>,
+    /// The server's rate against the raw rate scaled to the cores the load
+    /// generator left.
+    ratio_to_raw_on_cores_left: Option<f64>,
 }
 
 fn sign(args: SignBenchArgs) -> Result<(), CliError> {
@@ -139,7 +150,7 @@ fn sign(args: SignBenchArgs) -> Result<(), CliError> {
         .map_err(client_error)?;
     let warm_up = Duration::from_secs(1);
     let measured = Duration::from_secs(args.seconds);
-    let (latencies, failures, elapsed) = runtime.block_on(load(
+    let (latencies, failures, elapsed, client_cpu) = runtime.block_on(load(
         &args.server,
         &args.unit,
         args.clients,
@@ -159,6 +170,9 @@ fn sign(args: SignBenchArgs) -> Result<(), CliError> {
     sorted.sort_unstable();
     let documents = sorted.len() as u64;
     let per_second = documents as f64 / elapsed.as_secs_f64();
+    let client_share = client_cpu
+        .map(|cpu| cpu.as_secs_f64() / (elapsed.as_secs_f64() * threads as f64))
+        .filter(|share| *share < 1.0);
     let report = SignBenchReport {
         clients: args.clients,
         seconds: elapsed.as_secs_f64(),
@@ -172,6 +186,13 @@ fn sign(args: SignBenchArgs) -> Result<(), CliError> {
         raw_threads: threads,
         raw_signatures_per_second: raw,
         ratio_to_raw: if raw > 0.0 { per_second / raw } else { 0.0 },
+        client_cpu_ms_per_document: client_cpu
+            .filter(|_| documents > 0)
+            .map(|cpu| cpu.as_secs_f64() * 1e3 / documents as f64),
+        client_share_of_cores: client_share,
+        ratio_to_raw_on_cores_left: client_share
+            .filter(|_| raw > 0.0)
+            .map(|share| per_second / (raw * (1.0 - share))),
     };
     if args.json {
         let text = serde_json::to_string_pretty(&report)
@@ -193,6 +214,17 @@ fn sign(args: SignBenchArgs) -> Result<(), CliError> {
             report.raw_signatures_per_second,
             report.ratio_to_raw
         );
+        if let (Some(per_document), Some(share), Some(ratio)) = (
+            report.client_cpu_ms_per_document,
+            report.client_share_of_cores,
+            report.ratio_to_raw_on_cores_left,
+        ) {
+            println!(
+                "this load generator: {per_document:.3} ms CPU per document, {:.0} % of the \
+                 cores; on the cores left, server rate / raw rate = {ratio:.2}",
+                share * 100.0
+            );
+        }
     }
     if report.failures > 0 {
         return Err(CliError::Failure(format!(
@@ -214,7 +246,8 @@ fn sign_request(pdf: &[u8], unit: &str, document_id: String) -> SignRequest {
 }
 
 /// Runs `clients` loops of Sign calls; latencies of calls that finished
-/// after the warm-up and before its end, failures, and the measured span.
+/// after the warm-up and before its end, failures, the measured span and
+/// the CPU time this process spent in it.
 async fn load(
     server: &str,
     unit: &str,
@@ -223,9 +256,15 @@ async fn load(
     run_id: u128,
     warm_up: Duration,
     measured: Duration,
-) -> Result<(Vec<Duration>, u64, Duration), CliError> {
+) -> Result<(Vec<Duration>, u64, Duration, Option<Duration>), CliError> {
     let start = Instant::now() + warm_up;
     let end = start + measured;
+    let meter = tokio::spawn(async move {
+        tokio::time::sleep_until(start.into()).await;
+        let before = process_cpu_time();
+        tokio::time::sleep_until(end.into()).await;
+        Some(process_cpu_time()?.saturating_sub(before?))
+    });
     let mut tasks = Vec::with_capacity(clients);
     for index in 0..clients {
         let mut client = client::signing(server).await.map_err(client_error)?;
@@ -261,7 +300,20 @@ async fn load(
         latencies.extend(mine);
         failures += failed;
     }
-    Ok((latencies, failures, measured))
+    let client_cpu = meter.await.ok().flatten();
+    Ok((latencies, failures, measured, client_cpu))
+}
+
+/// The CPU time (user and system) this process has used, from
+/// `/proc/self/stat`; `None` where there is no such file.
+fn process_cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name may hold spaces; the fields after it are plain.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // utime and stime, fields 14 and 15 of proc(5), in clock ticks: 1/100 s
+    // (USER_HZ) on every Linux kyso runs on.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
 }
 
 /// The `p`th percentile of sorted latencies, in milliseconds.

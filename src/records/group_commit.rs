@@ -6,6 +6,7 @@
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::store::RecordWriter;
 use super::{DocumentRecord, GuardedRecord, RecordOutcome, RecordStore, RecordsError};
 
 /// Most records one shared transaction takes.
@@ -35,7 +36,7 @@ impl GroupCommit {
     /// Starts the writer on the current Tokio runtime.
     pub fn start(store: RecordStore) -> Self {
         let (queue, waiting) = mpsc::channel(4 * MAX_GROUP);
-        tokio::spawn(write(store, waiting));
+        tokio::spawn(write(RecordWriter::new(store), waiting));
         Self { queue }
     }
 
@@ -67,10 +68,10 @@ impl GroupCommit {
 }
 
 /// The writer: takes the first waiting record, then everything queued behind
-/// it (up to [`MAX_GROUP`]), and commits them in one transaction. When that
-/// fails, each is recorded alone so that one bad record fails only its own
-/// caller.
-async fn write(store: RecordStore, mut queue: mpsc::Receiver<Waiting>) {
+/// it (up to [`MAX_GROUP`]), and commits them in one transaction, always on
+/// the same connection. When that fails, each is recorded alone so that one
+/// bad record fails only its own caller.
+async fn write(mut writer: RecordWriter, mut queue: mpsc::Receiver<Waiting>) {
     let mut loaded = false;
     while let Some(first) = queue.recv().await {
         let mut group = vec![first];
@@ -89,13 +90,13 @@ async fn write(store: RecordStore, mut queue: mpsc::Receiver<Waiting>) {
         loaded = group.len() > 1;
         if group.len() == 1 {
             for waiting in group {
-                let outcome = record_one(&store, &waiting.record).await;
+                let outcome = record_one(&mut writer, &waiting.record).await;
                 let _ = waiting.reply.send(outcome);
             }
             continue;
         }
         let records: Vec<GuardedRecord> = group.iter().map(|w| w.record.clone()).collect();
-        match store.record_guarded(&records).await {
+        match writer.record_guarded(&records).await {
             Ok(outcomes) => {
                 for (waiting, outcome) in group.into_iter().zip(outcomes) {
                     let _ = waiting.reply.send(Ok(outcome));
@@ -103,7 +104,7 @@ async fn write(store: RecordStore, mut queue: mpsc::Receiver<Waiting>) {
             }
             Err(_) => {
                 for waiting in group {
-                    let outcome = record_one(&store, &waiting.record).await;
+                    let outcome = record_one(&mut writer, &waiting.record).await;
                     let _ = waiting.reply.send(outcome);
                 }
             }
@@ -112,10 +113,10 @@ async fn write(store: RecordStore, mut queue: mpsc::Receiver<Waiting>) {
 }
 
 async fn record_one(
-    store: &RecordStore,
+    writer: &mut RecordWriter,
     record: &GuardedRecord,
 ) -> Result<RecordOutcome, RecordsError> {
-    let outcomes = store.record_guarded(std::slice::from_ref(record)).await?;
+    let outcomes = writer.record_guarded(std::slice::from_ref(record)).await?;
     outcomes
         .into_iter()
         .next()

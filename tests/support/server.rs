@@ -4,8 +4,12 @@
 use kyso::api::proto::records_service_client::RecordsServiceClient;
 use kyso::api::proto::signing_service_client::SigningServiceClient;
 use kyso::api::proto::verification_service_client::VerificationServiceClient;
-use kyso::api::proto::{SignRequest, SignResponse, SignerRole, VerifyRequest, VerifyResponse};
+use kyso::api::proto::{
+    DocumentEntry, ExportDocumentsRequest, SignRequest, SignResponse, SignerRole, VerifyRequest,
+    VerifyResponse,
+};
 use kyso::ca::{DevPki, KeyAlgorithm, LeafKey};
+use kyso::datetime::VietnamDate;
 use kyso::units::{UnitCode, UnitRegistry};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -110,6 +114,25 @@ impl KysoServer {
                 .await
                 .map(tonic::Response::into_inner)
         })
+    }
+
+    /// The ledger's entries for today, yesterday and tomorrow in Vietnam.
+    pub fn ledger_around_today(&self) -> Vec<DocumentEntry> {
+        let today = VietnamDate::of(SystemTime::now());
+        let request = ExportDocumentsRequest {
+            from: VietnamDate::from_day_number(today.day_number() - 1).to_string(),
+            to: today.next().to_string(),
+            ..ExportDocumentsRequest::default()
+        };
+        self.records(|mut c| async move {
+            let mut stream = c.export_documents(request).await?.into_inner();
+            let mut entries = Vec::new();
+            while let Some(entry) = stream.message().await? {
+                entries.push(entry);
+            }
+            Ok(tonic::Response::new(entries))
+        })
+        .expect("export")
     }
 
     /// The server's process id.

@@ -33,6 +33,19 @@ pub(super) struct Guarded<'r> {
     pub(super) unrevoked_certificate: Option<&'r str>,
 }
 
+impl<'r> Guarded<'r> {
+    /// Each of `records`, borrowed.
+    pub(super) fn all(records: &'r [GuardedRecord]) -> Vec<Self> {
+        records
+            .iter()
+            .map(|guarded| Guarded {
+                record: &guarded.record,
+                unrevoked_certificate: guarded.unrevoked_certificate.as_deref(),
+            })
+            .collect()
+    }
+}
+
 /// One entry of the batch after its facts were merged in memory.
 struct Merged<'r> {
     key: Key<'r>,
@@ -52,6 +65,16 @@ impl RecordStore {
         &self,
         batch: &[Guarded<'_>],
     ) -> Result<Vec<RecordOutcome>, RecordsError> {
+        let mut connection = self.pool.acquire().await.map_err(database)?;
+        self.record_batch_on(&mut connection, batch).await
+    }
+
+    /// [`RecordStore::record_batch`] on a given connection.
+    pub(super) async fn record_batch_on(
+        &self,
+        connection: &mut AnyConnection,
+        batch: &[Guarded<'_>],
+    ) -> Result<Vec<RecordOutcome>, RecordsError> {
         for guarded in batch {
             check_fact(guarded.record)?;
         }
@@ -61,7 +84,7 @@ impl RecordStore {
         let mut keys: Vec<Key<'_>> = order.iter().map(|&i| entry_key(batch[i].record)).collect();
         keys.dedup();
 
-        let mut transaction = self.begin_write().await?;
+        let mut transaction = self.begin_write_on(connection).await?;
         refuse_revoked(&mut transaction, batch).await?;
         let lock = self.engine.row_lock_of("d");
         let stored = read_entries(&mut transaction, &keys, &lock).await?;

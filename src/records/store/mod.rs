@@ -46,6 +46,7 @@ mod counts_sql;
 mod entries_sql;
 mod evidence_sql;
 mod units_sql;
+mod writer;
 
 use batch_sql::*;
 use bench_fill::*;
@@ -54,6 +55,7 @@ use counts_sql::*;
 use entries_sql::*;
 use evidence_sql::*;
 use units_sql::*;
+pub use writer::RecordWriter;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -293,6 +295,18 @@ impl RecordStore {
         .map_err(database)
     }
 
+    /// [`RecordStore::begin_write`] on a given connection.
+    async fn begin_write_on<'c>(
+        &self,
+        connection: &'c mut AnyConnection,
+    ) -> Result<Transaction<'c, Any>, RecordsError> {
+        match self.engine {
+            Engine::Sqlite => connection.begin_with("BEGIN IMMEDIATE").await,
+            Engine::Postgres => connection.begin().await,
+        }
+        .map_err(database)
+    }
+
     /// Takes the engine's table locks (see [`Engine::table_locks`]).
     async fn lock_tables(
         &self,
@@ -438,14 +452,7 @@ impl RecordStore {
         &self,
         records: &[GuardedRecord],
     ) -> Result<Vec<RecordOutcome>, RecordsError> {
-        let batch: Vec<Guarded<'_>> = records
-            .iter()
-            .map(|guarded| Guarded {
-                record: &guarded.record,
-                unrevoked_certificate: guarded.unrevoked_certificate.as_deref(),
-            })
-            .collect();
-        self.record_batch(&batch).await
+        self.record_batch(&Guarded::all(records)).await
     }
 
     /// Merges one fact into its entry inside a write transaction, reading
