@@ -16,7 +16,7 @@ mod fixtures;
 
 use criterion::{Criterion, criterion_group};
 use fixtures::{ALGORITHMS, Certified, documents, human, median_ns};
-use kyso::cms::{SignedAttributes, SignerCertificates, verify_detached};
+use kyso::cms::{SignedAttributes, SignedDataTemplate, SignerCertificates, verify_detached};
 use kyso::crypto::{CryptoBackend, DigestAlgorithm, verify_signature};
 use std::hint::black_box;
 use std::process::Command;
@@ -73,23 +73,22 @@ fn bench_keys(c: &mut Criterion) {
         // value (the chain is parsed once, as a Signer does), then reading
         // and checking it back over a 2 KB document.
         let certificates = SignerCertificates::from_der_chain(&certified.chain).expect("chain");
+        let template = SignedDataTemplate::new(key.algorithm(), &certificates).expect("template");
         let content = fixtures::small_pdf();
         let digest = DigestAlgorithm::Sha256.digest(&content);
         group.bench_function("cms-build", |b| {
             b.iter(|| {
                 let attributes =
-                    SignedAttributes::new(black_box(&digest), key.algorithm(), &certificates)
-                        .expect("attributes");
+                    SignedAttributes::new(black_box(&digest), &template).expect("attributes");
                 attributes
-                    .into_signed_data(&signature, &certificates)
+                    .into_signed_data(&signature, &template)
                     .expect("signed data")
             })
         });
-        let attributes =
-            SignedAttributes::new(&digest, key.algorithm(), &certificates).expect("attributes");
+        let attributes = SignedAttributes::new(&digest, &template).expect("attributes");
         let value = key.sign(attributes.to_be_signed()).expect("sign");
         let cms = attributes
-            .into_signed_data(&value, &certificates)
+            .into_signed_data(&value, &template)
             .expect("signed data");
         group.bench_function("cms-verify", |b| {
             b.iter(|| verify_detached(black_box(&cms), &[&content]).expect("cms"))

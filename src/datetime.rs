@@ -6,8 +6,38 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Formats `time` as a PDF date in UTC, e.g. `D:20261127083000Z`.
 pub fn pdf_date(time: SystemTime) -> String {
+    let mut out = Vec::with_capacity(17);
+    write_pdf_date(&mut out, time);
+    out.into_iter().map(char::from).collect()
+}
+
+/// Appends [`pdf_date`]'s text to `out`, digit by digit: every signature
+/// writes one, and formatting it through `format!` cost more than the rest
+/// of the signature dictionary.
+pub fn write_pdf_date(out: &mut Vec<u8>, time: SystemTime) {
     let [year, month, day, hour, minute, second] = fields(time);
-    format!("D:{year:04}{month:02}{day:02}{hour:02}{minute:02}{second:02}Z")
+    out.extend_from_slice(b"D:");
+    zero_padded(out, year, 4);
+    for field in [month, day, hour, minute, second] {
+        zero_padded(out, field, 2);
+    }
+    out.push(b'Z');
+}
+
+/// `value` in decimal, left-padded with zeros to at least `width` digits.
+fn zero_padded(out: &mut Vec<u8>, value: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut at = digits.len();
+    let mut rest = value;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at.min(digits.len() - width)..]);
 }
 
 /// Formats `time` as RFC 3339 in UTC, e.g. `2026-11-27T08:30:00Z`.
@@ -350,5 +380,6 @@ mod tests {
         // 2024-02-29T00:00:00Z
         let t = UNIX_EPOCH + Duration::from_secs(1_709_164_800);
         assert_eq!(pdf_date(t), "D:20240229000000Z");
+        assert_eq!(pdf_date(UNIX_EPOCH), "D:19700101000000Z");
     }
 }

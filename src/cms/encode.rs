@@ -1,20 +1,17 @@
-//! The signing side's encoder: the CMS structures of RFC 5652 as borrowed
-//! `der` types, so that what every signature by one signer repeats (the
-//! certificate set, the SignerIdentifier, the ESS attribute) is encoded once
-//! and written again as it is, and a signature encodes only what changes —
-//! the message digest and the signature value — without cloning or
-//! re-encoding certificates.
+//! The signing side's encoder: borrowed `der` types for the parts of the
+//! CMS structures of RFC 5652 that a [`super::SignedDataTemplate`] encodes
+//! once per signer — the certificate set, the SignerIdentifier, the ESS
+//! attribute are written again as they are, without cloning or re-encoding
+//! certificates.
 //!
 //! The field layout is that of the `cms` crate's `ContentInfo`,
 //! `SignedData` and `SignerInfo`; the tests in `super` check that the bytes
 //! decode as those types and equal what they encode to.
 
 use cms::content_info::CmsVersion;
-use cms::signed_data::EncapsulatedContentInfo;
 use const_oid::ObjectIdentifier;
-use der::asn1::{OctetStringRef, SetOf};
-use der::{Decode, DerOrd, Encode, Length, Reader, Sequence, ValueOrd, Writer};
-use spki::AlgorithmIdentifierOwned;
+use der::asn1::SetOf;
+use der::{Decode, DerOrd, Encode, Length, Reader, Sequence, Writer};
 use std::cmp::Ordering;
 
 /// One complete DER value (tag, length and contents) encoded earlier by the
@@ -59,45 +56,6 @@ impl DerOrd for Encoded<'_> {
 pub(super) struct SingleValueAttribute<'a> {
     pub(super) oid: ObjectIdentifier,
     pub(super) values: SetOf<Encoded<'a>, 1>,
-}
-
-/// RFC 5652 §3 ContentInfo holding a SignedData.
-#[derive(Sequence)]
-pub(super) struct ContentInfo<'a> {
-    pub(super) content_type: ObjectIdentifier,
-    #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
-    pub(super) content: SignedData<'a>,
-}
-
-/// RFC 5652 §5.1 SignedData without CRLs; `certificates` is the
-/// `[0] IMPLICIT CertificateSet`, encoded once per signer.
-#[derive(Sequence)]
-pub(super) struct SignedData<'a> {
-    pub(super) version: CmsVersion,
-    pub(super) digest_algorithms: SetOf<AlgorithmIdentifierOwned, 1>,
-    pub(super) encap_content_info: EncapsulatedContentInfo,
-    pub(super) certificates: Encoded<'a>,
-    pub(super) signer_infos: SetOf<SignerInfo<'a>, 1>,
-}
-
-/// RFC 5652 §5.3 SignerInfo with signed attributes and no unsigned ones;
-/// `sid` is the SignerIdentifier, encoded once per signer.
-#[derive(Sequence)]
-pub(super) struct SignerInfo<'a> {
-    pub(super) version: CmsVersion,
-    pub(super) sid: Encoded<'a>,
-    pub(super) digest_alg: AlgorithmIdentifierOwned,
-    #[asn1(context_specific = "0", tag_mode = "IMPLICIT")]
-    pub(super) signed_attrs: SetOf<Encoded<'a>, 3>,
-    pub(super) signature_algorithm: AlgorithmIdentifierOwned,
-    pub(super) signature: OctetStringRef<'a>,
-}
-
-impl ValueOrd for SignerInfo<'_> {
-    /// X.690 §11.6 on the encodings (a SignerInfos set of one never compares).
-    fn value_cmp(&self, other: &Self) -> der::Result<Ordering> {
-        Ok(self.to_der()?.cmp(&other.to_der()?))
-    }
 }
 
 /// A version whose value is fixed by the structure's content (RFC 5652

@@ -3,7 +3,9 @@
 //!
 //! Signing is split in two so the key can live anywhere: [`SignedAttributes::new`]
 //! gives the DER bytes a key signs, and [`SignedAttributes::into_signed_data`]
-//! wraps a signature value into a detached `ContentInfo`.
+//! wraps a signature value into a detached `ContentInfo`. What every
+//! signature by one signer repeats is encoded once, in a
+//! [`SignedDataTemplate`].
 
 mod algorithms;
 mod certificate;
@@ -45,37 +47,155 @@ pub enum CmsError {
         /// Bytes given.
         actual: usize,
     },
+    /// Encoding the signed attributes with two different digests changed
+    /// more than the digest's bytes (never expected: DER's order of the
+    /// attributes does not depend on the digest).
+    #[error("the message digest has no fixed place in the encoded signed attributes")]
+    DigestPlacement,
 }
 
 fn encoding(what: &'static str) -> impl FnOnce(der::Error) -> CmsError {
     move |source| CmsError::Encoding { what, source }
 }
 
-/// The signed attributes of a PAdES signature, ready to be signed.
+/// What every CMS by one signer with one algorithm repeats, DER-encoded
+/// once by the `der` types of [`encode`]: the signed attributes around the
+/// message digest, and the fields of ContentInfo, SignedData and SignerInfo
+/// around the attributes and the signature value. A signature then copies
+/// the digest into the attributes, and the value and five headers into the
+/// CMS — re-encoding the nested structures for each signature cost more than
+/// the rest of a small document's signature.
+#[derive(Debug, Clone)]
+pub struct SignedDataTemplate {
+    algorithm: SignatureAlgorithm,
+    /// The signed attributes as an explicit SET OF, with a zero digest.
+    attributes: Vec<u8>,
+    /// Where the message digest's bytes sit in `attributes`.
+    digest_at: usize,
+    /// ContentInfo's contentType, id-signedData.
+    content_type: Vec<u8>,
+    /// SignedData's version, digestAlgorithms, encapContentInfo and
+    /// certificates: everything before signerInfos.
+    signed_data_fields: Vec<u8>,
+    /// SignerInfo's version, sid and digestAlgorithm: everything before the
+    /// signed attributes.
+    signer_info_fields: Vec<u8>,
+    /// SignerInfo's signatureAlgorithm, between the attributes and the value.
+    signature_algorithm: Vec<u8>,
+}
+
+impl SignedDataTemplate {
+    /// Encodes what signatures of `algorithm` by `signer` repeat.
+    pub fn new(
+        algorithm: SignatureAlgorithm,
+        signer: &SignerCertificates,
+    ) -> Result<Self, CmsError> {
+        let digest_len = algorithm.digest().output_len();
+        let zeros = encode_attributes(&vec![0; digest_len], signer)?;
+        let ones = encode_attributes(&vec![0xff; digest_len], signer)?;
+        // The digest is all that differs between the two. DER orders the
+        // SET OF by the attributes' encodings (X.690 §11.6), which differ in
+        // length or OID before any digest byte, so the order never depends on
+        // the digest; this checks it.
+        let digest_at = zeros
+            .iter()
+            .zip(&ones)
+            .position(|(zero, one)| zero != one)
+            .filter(|&at| {
+                zeros.len() == ones.len()
+                    && zeros.get(at + digest_len..) == ones.get(at + digest_len..)
+            })
+            .ok_or(CmsError::DigestPlacement)?;
+        let digest_algorithm = algorithms::digest_identifier(algorithm.digest());
+        let mut signer_info_fields = Vec::new();
+        encode::VERSION
+            .encode_to_vec(&mut signer_info_fields)
+            .and_then(|_| {
+                Encoded::new(signer.signer_identifier_der())?.encode_to_vec(&mut signer_info_fields)
+            })
+            .and_then(|_| digest_algorithm.encode_to_vec(&mut signer_info_fields))
+            .map_err(encoding("signer info"))?;
+        let signature_algorithm = algorithms::signature_identifier(algorithm)?
+            .to_der()
+            .map_err(encoding("signature algorithm"))?;
+        let mut signed_data_fields = Vec::new();
+        encode::VERSION
+            .encode_to_vec(&mut signed_data_fields)
+            .and_then(|_| {
+                SetOf::<_, 1>::try_from([digest_algorithm])?.encode_to_vec(&mut signed_data_fields)
+            })
+            .and_then(|_| {
+                EncapsulatedContentInfo {
+                    econtent_type: ID_DATA,
+                    econtent: None,
+                }
+                .encode_to_vec(&mut signed_data_fields)
+            })
+            .and_then(|_| {
+                Encoded::new(signer.certificates_der())?.encode_to_vec(&mut signed_data_fields)
+            })
+            .map_err(encoding("signed data"))?;
+        Ok(Self {
+            algorithm,
+            attributes: zeros,
+            digest_at,
+            content_type: ID_SIGNED_DATA.to_der().map_err(encoding("content type"))?,
+            signed_data_fields,
+            signer_info_fields,
+            signature_algorithm,
+        })
+    }
+
+    /// The signature algorithm.
+    pub fn algorithm(&self) -> SignatureAlgorithm {
+        self.algorithm
+    }
+}
+
+/// The signed attributes for `document_digest`, sorted and encoded by the
+/// `der` types as an explicit SET OF.
 ///
 /// Per ETSI EN 319 142-1 §6.3 (PAdES baseline): content-type, message-digest
 /// and ESS signing-certificate-v2; no signing-time attribute, since PAdES
 /// takes the claimed signing time from the signature dictionary's `/M`.
+fn encode_attributes(
+    document_digest: &[u8],
+    signer: &SignerCertificates,
+) -> Result<Vec<u8>, CmsError> {
+    let mut content_type = [0; ATTRIBUTE_BUFFER];
+    let content_type = single_value_attribute(ID_CONTENT_TYPE, &ID_DATA, &mut content_type)?;
+    let digest = OctetStringRef::new(document_digest).map_err(encoding("message digest"))?;
+    let mut message_digest = [0; ATTRIBUTE_BUFFER];
+    let message_digest = single_value_attribute(ID_MESSAGE_DIGEST, &digest, &mut message_digest)?;
+    let signing_certificate = Encoded::new(signer.signing_certificate_der())
+        .map_err(encoding("signing-certificate-v2"))?;
+    let attributes = SetOf::<_, 3>::try_from([content_type, message_digest, signing_certificate])
+        .map_err(encoding("signed attributes"))?;
+    // RFC 5652 §5.4: the signature is computed over the DER encoding of
+    // the attributes as an explicit SET OF, not over the [0] IMPLICIT form.
+    attributes.to_der().map_err(encoding("signed attributes"))
+}
+
+/// The signed attributes of a PAdES signature, ready to be signed.
 #[derive(Debug, Clone)]
 pub struct SignedAttributes {
     /// The attributes as an explicit SET OF, DER.
     der: Vec<u8>,
-    algorithm: SignatureAlgorithm,
 }
 
 /// Room for a content-type or message-digest attribute (a SHA-512 digest's
 /// is 79 bytes).
 const ATTRIBUTE_BUFFER: usize = 128;
 
+/// The tag of SignerInfo's `signedAttrs [0] IMPLICIT SET OF` (RFC 5652
+/// §5.3): context-specific, constructed, number 0.
+const SIGNED_ATTRIBUTES_TAG: u8 = 0xa0;
+
 impl SignedAttributes {
-    /// Builds the attributes for a document digest made with the signer's
+    /// Builds the attributes for a document digest made with the template's
     /// digest algorithm.
-    pub fn new(
-        document_digest: &[u8],
-        algorithm: SignatureAlgorithm,
-        signer: &SignerCertificates,
-    ) -> Result<Self, CmsError> {
-        let digest_algorithm = algorithm.digest();
+    pub fn new(document_digest: &[u8], template: &SignedDataTemplate) -> Result<Self, CmsError> {
+        let digest_algorithm = template.algorithm.digest();
         if document_digest.len() != digest_algorithm.output_len() {
             return Err(CmsError::DigestLength {
                 algorithm: digest_algorithm,
@@ -83,20 +203,10 @@ impl SignedAttributes {
                 actual: document_digest.len(),
             });
         }
-        let mut content_type = [0; ATTRIBUTE_BUFFER];
-        let content_type = single_value_attribute(ID_CONTENT_TYPE, &ID_DATA, &mut content_type)?;
-        let digest = OctetStringRef::new(document_digest).map_err(encoding("message digest"))?;
-        let mut message_digest = [0; ATTRIBUTE_BUFFER];
-        let message_digest =
-            single_value_attribute(ID_MESSAGE_DIGEST, &digest, &mut message_digest)?;
-        let signing_certificate = Encoded::new(signer.signing_certificate_der())
-            .map_err(encoding("signing-certificate-v2"))?;
-        let attributes = SetOf::try_from([content_type, message_digest, signing_certificate])
-            .map_err(encoding("signed attributes"))?;
-        // RFC 5652 §5.4: the signature is computed over the DER encoding of
-        // the attributes as an explicit SET OF, not over the [0] IMPLICIT form.
-        let der = attributes.to_der().map_err(encoding("signed attributes"))?;
-        Ok(Self { der, algorithm })
+        let mut der = template.attributes.clone();
+        der[template.digest_at..template.digest_at + document_digest.len()]
+            .copy_from_slice(document_digest);
+        Ok(Self { der })
     }
 
     /// The exact bytes the signer signs.
@@ -109,35 +219,68 @@ impl SignedAttributes {
     pub fn into_signed_data(
         self,
         signature_value: &[u8],
-        signer: &SignerCertificates,
+        template: &SignedDataTemplate,
     ) -> Result<Vec<u8>, CmsError> {
-        let digest_algorithm = algorithms::digest_identifier(self.algorithm.digest());
-        let signer_info = encode::SignerInfo {
-            version: encode::VERSION,
-            sid: Encoded::new(signer.signer_identifier_der())
-                .map_err(encoding("signer identifier"))?,
-            digest_alg: digest_algorithm.clone(),
-            signed_attrs: SetOf::from_der(&self.der).map_err(encoding("signed attributes"))?,
-            signature_algorithm: algorithms::signature_identifier(self.algorithm)?,
-            signature: OctetStringRef::new(signature_value).map_err(encoding("signature value"))?,
-        };
-        let content_info = encode::ContentInfo {
-            content_type: ID_SIGNED_DATA,
-            content: encode::SignedData {
-                version: encode::VERSION,
-                digest_algorithms: SetOf::try_from([digest_algorithm])
-                    .map_err(encoding("digest algorithms"))?,
-                encap_content_info: EncapsulatedContentInfo {
-                    econtent_type: ID_DATA,
-                    econtent: None,
-                },
-                certificates: Encoded::new(signer.certificates_der())
-                    .map_err(encoding("certificate set"))?,
-                signer_infos: SetOf::try_from([signer_info]).map_err(encoding("signer infos"))?,
-            },
-        };
-        content_info.to_der().map_err(encoding("content info"))
+        assemble_signed_data(&self.der, signature_value, template).map_err(encoding("content info"))
     }
+}
+
+/// A header of `tag` for contents of `length` bytes, and the length of
+/// header and contents together.
+fn wrap(tag: der::Tag, length: usize) -> der::Result<(der::Header, usize)> {
+    let header = der::Header::new(tag, length)?;
+    let total = usize::try_from(header.encoded_len()?)? + length;
+    Ok((header, total))
+}
+
+/// The ContentInfo around `attributes` and `signature_value`: the
+/// template's fields as they are, and the headers whose lengths follow from
+/// the value's (RFC 5652 §3, §5.1, §5.3).
+fn assemble_signed_data(
+    attributes: &[u8],
+    signature_value: &[u8],
+    template: &SignedDataTemplate,
+) -> der::Result<Vec<u8>> {
+    let (value, value_total) = wrap(der::Tag::OctetString, signature_value.len())?;
+    let (signer_info, signer_info_total) = wrap(
+        der::Tag::Sequence,
+        template.signer_info_fields.len()
+            + attributes.len()
+            + template.signature_algorithm.len()
+            + value_total,
+    )?;
+    let (signer_infos, signer_infos_total) = wrap(der::Tag::Set, signer_info_total)?;
+    let (signed_data, signed_data_total) = wrap(
+        der::Tag::Sequence,
+        template.signed_data_fields.len() + signer_infos_total,
+    )?;
+    let (explicit, explicit_total) = wrap(
+        der::Tag::ContextSpecific {
+            constructed: true,
+            number: der::TagNumber::N0,
+        },
+        signed_data_total,
+    )?;
+    let (content_info, total) = wrap(
+        der::Tag::Sequence,
+        template.content_type.len() + explicit_total,
+    )?;
+    let mut out = Vec::with_capacity(total);
+    content_info.encode_to_vec(&mut out)?;
+    out.extend_from_slice(&template.content_type);
+    explicit.encode_to_vec(&mut out)?;
+    signed_data.encode_to_vec(&mut out)?;
+    out.extend_from_slice(&template.signed_data_fields);
+    signer_infos.encode_to_vec(&mut out)?;
+    signer_info.encode_to_vec(&mut out)?;
+    out.extend_from_slice(&template.signer_info_fields);
+    // The [0] IMPLICIT form differs from the explicit SET OF in its tag only.
+    out.push(SIGNED_ATTRIBUTES_TAG);
+    out.extend_from_slice(attributes.get(1..).unwrap_or_default());
+    out.extend_from_slice(&template.signature_algorithm);
+    value.encode_to_vec(&mut out)?;
+    out.extend_from_slice(signature_value);
+    Ok(out)
 }
 
 /// The attribute `oid` with the one value `value`, encoded into `buffer`.
@@ -161,19 +304,18 @@ fn single_value_attribute<'b>(
     Encoded::new(der).map_err(encoding("attribute"))
 }
 
-/// The largest DER size a CMS from this signer can have: built once with a
-/// zero digest and a signature of the key's maximum length. PDF signing sizes
-/// its `/Contents` placeholder from it.
+/// The largest DER size a CMS from this template can have: built once with
+/// a zero digest and a signature of the key's maximum length. PDF signing
+/// sizes its `/Contents` placeholder from it.
 pub fn signed_data_size_bound(
-    algorithm: SignatureAlgorithm,
+    template: &SignedDataTemplate,
     max_signature_len: usize,
-    signer: &SignerCertificates,
 ) -> Result<usize, CmsError> {
-    let digest = vec![0; algorithm.digest().output_len()];
-    let attributes = SignedAttributes::new(&digest, algorithm, signer)?;
+    let digest = vec![0; template.algorithm.digest().output_len()];
+    let attributes = SignedAttributes::new(&digest, template)?;
     // A DER signature value longer than 127 bytes may change its length
     // octets; the maximum-length value gives the largest encoding.
-    let der = attributes.into_signed_data(&vec![0xff; max_signature_len], signer)?;
+    let der = attributes.into_signed_data(&vec![0xff; max_signature_len], template)?;
     Ok(der.len())
 }
 
@@ -295,11 +437,12 @@ mod tests {
             let digest: Vec<u8> = (0..algorithm.digest().output_len() as u8).collect();
             for value_len in [70, 72, 256, 512] {
                 let value = vec![0xa5; value_len];
-                let attributes = SignedAttributes::new(&digest, algorithm, &signer).expect("new");
+                let template = SignedDataTemplate::new(algorithm, &signer).expect("template");
+                let attributes = SignedAttributes::new(&digest, &template).expect("new");
                 let (to_be_signed, cms) = reference_cms(&digest, algorithm, &chain, &value);
                 assert_eq!(attributes.to_be_signed(), to_be_signed, "{algorithm}");
                 let built = attributes
-                    .into_signed_data(&value, &signer)
+                    .into_signed_data(&value, &template)
                     .expect("signed data");
                 assert_eq!(built, cms, "{algorithm}, {value_len}-byte value");
                 decode_signed_data(&built).expect("decodes as the cms crate's SignedData");
@@ -310,7 +453,9 @@ mod tests {
     #[test]
     fn a_digest_of_the_wrong_length_is_refused() {
         let signer = SignerCertificates::from_der_chain(&chain()).expect("signer");
-        let refused = SignedAttributes::new(&[0; 20], SignatureAlgorithm::EcdsaP256Sha256, &signer);
+        let template = SignedDataTemplate::new(SignatureAlgorithm::EcdsaP256Sha256, &signer)
+            .expect("template");
+        let refused = SignedAttributes::new(&[0; 20], &template);
         assert!(matches!(refused, Err(CmsError::DigestLength { .. })));
     }
 }

@@ -629,7 +629,9 @@ fn check_signature(
 mod tests {
     use super::*;
     use crate::ca::{CertificateAuthority, KeyAlgorithm, LeafKey};
-    use crate::cms::{SignedAttributes, SignerCertificates, algorithms, decode_signed_data};
+    use crate::cms::{
+        SignedAttributes, SignedDataTemplate, SignerCertificates, algorithms, decode_signed_data,
+    };
     use crate::crypto::{RingSigningKey, RsaPadding, SigningKey};
     use crate::units::demo_province;
     use cms::cert::IssuerAndSerialNumber;
@@ -687,6 +689,10 @@ mod tests {
             SignerCertificates::from_der_chain(&self.chain).expect("chain")
         }
 
+        fn template(&self) -> SignedDataTemplate {
+            SignedDataTemplate::new(self.key.algorithm(), &self.certificates()).expect("template")
+        }
+
         fn certificate(&self) -> Certificate {
             Certificate::from_der(&self.chain[0]).expect("certificate")
         }
@@ -695,11 +701,11 @@ mod tests {
         fn kyso_cms(&self) -> Vec<u8> {
             let algorithm = self.key.algorithm();
             let digest = algorithm.digest().digest_parts(&[PART_ONE, PART_TWO]);
-            let attributes = SignedAttributes::new(&digest, algorithm, &self.certificates())
-                .expect("attributes");
+            let template = self.template();
+            let attributes = SignedAttributes::new(&digest, &template).expect("attributes");
             let signature = self.key.sign(attributes.to_be_signed()).expect("sign");
             attributes
-                .into_signed_data(&signature, &self.certificates())
+                .into_signed_data(&signature, &template)
                 .expect("signed data")
         }
 
@@ -946,11 +952,10 @@ mod tests {
         let other = Signer::ecdsa(KeyAlgorithm::EcdsaP256);
         let algorithm = signer.key.algorithm();
         let digest = algorithm.digest().digest_parts(&[PART_ONE, PART_TWO]);
-        let attributes =
-            SignedAttributes::new(&digest, algorithm, &other.certificates()).expect("attributes");
+        let attributes = SignedAttributes::new(&digest, &other.template()).expect("attributes");
         let signature = signer.key.sign(attributes.to_be_signed()).expect("sign");
         let cms_der = attributes
-            .into_signed_data(&signature, &signer.certificates())
+            .into_signed_data(&signature, &signer.template())
             .expect("cms");
         let report = verify(&cms_der);
         assert!(report.intact && report.signer_identified);

@@ -2,8 +2,8 @@
 //! a new signature field whose widget sits on a page, listed in the AcroForm.
 
 use super::input::InputDocument;
-use super::{PdfError, SignatureSpec};
-use lopdf::{Dictionary, Object, ObjectId, StringFormat};
+use super::{Lookup, PdfError, SignatureSpec};
+use lopdf::{Dictionary, Object, ObjectId};
 use std::collections::BTreeMap;
 
 /// Annotation flags Print (bit 3) and Locked (bit 8), ISO 32000-2 §12.5.3.
@@ -36,7 +36,7 @@ pub(super) fn plan_signature_field(
     refuse_if_certified_without_changes(input, &catalog)?;
 
     let page = spec.page.unwrap_or(1);
-    let page_id = input.document.page(page)?;
+    let (page_id, mut page_dict) = input.document.page_of(&catalog, page)?;
 
     let mut next = input.next_object_number;
     let mut allocate = || {
@@ -50,14 +50,14 @@ pub(super) fn plan_signature_field(
 
     // The AcroForm: an indirect dictionary is rewritten in place; a direct
     // one (or none) becomes a new indirect object named by a new catalog.
-    let (acroform_id, mut acroform) = match catalog.get(b"AcroForm") {
-        Ok(Object::Reference(id)) => (*id, input.dictionary(*id, "AcroForm")?),
-        Ok(Object::Dictionary(direct)) => (allocate(), direct.clone()),
-        Ok(_) => return Err(PdfError::Malformed { what: "AcroForm" }),
-        Err(_) => (allocate(), Dictionary::new()),
+    let (acroform_id, mut acroform) = match catalog.lookup(b"AcroForm") {
+        Some(Object::Reference(id)) => (*id, input.dictionary(*id, "AcroForm")?),
+        Some(Object::Dictionary(direct)) => (allocate(), direct.clone()),
+        Some(_) => return Err(PdfError::Malformed { what: "AcroForm" }),
+        None => (allocate(), Dictionary::new()),
     };
-    if !matches!(catalog.get(b"AcroForm"), Ok(Object::Reference(_))) {
-        let mut new_catalog = catalog.clone();
+    if !matches!(catalog.lookup(b"AcroForm"), Some(Object::Reference(_))) {
+        let mut new_catalog = catalog;
         new_catalog.set("AcroForm", Object::Reference(acroform_id));
         objects.insert(input.root, Object::Dictionary(new_catalog));
     }
@@ -72,13 +72,12 @@ pub(super) fn plan_signature_field(
         "AcroForm /Fields",
     )?;
     let flags = acroform
-        .get(b"SigFlags")
-        .and_then(Object::as_i64)
+        .lookup(b"SigFlags")
+        .and_then(|flags| flags.as_i64().ok())
         .unwrap_or(0);
     acroform.set("SigFlags", Object::Integer(flags | SIG_FLAGS));
     objects.insert(acroform_id, Object::Dictionary(acroform));
 
-    let mut page_dict = input.dictionary(page_id, "page")?;
     append_to_array(
         input,
         &mut page_dict,
@@ -128,9 +127,9 @@ fn append_to_array(
     objects: &mut BTreeMap<ObjectId, Object>,
     what: &'static str,
 ) -> Result<(), PdfError> {
-    match dictionary.get_mut(key) {
-        Ok(Object::Array(items)) => items.push(Object::Reference(item)),
-        Ok(Object::Reference(array_id)) => {
+    match dictionary.lookup_mut(key) {
+        Some(Object::Array(items)) => items.push(Object::Reference(item)),
+        Some(Object::Reference(array_id)) => {
             let array_id = *array_id;
             let mut items = match objects.get(&array_id) {
                 Some(Object::Array(items)) => items.clone(),
@@ -142,10 +141,10 @@ fn append_to_array(
             items.push(Object::Reference(item));
             objects.insert(array_id, Object::Array(items));
         }
-        Ok(Object::Null) | Err(_) => {
+        Some(Object::Null) | None => {
             dictionary.set(key.to_vec(), Object::Array(vec![Object::Reference(item)]))
         }
-        Ok(_) => return Err(PdfError::Malformed { what }),
+        Some(_) => return Err(PdfError::Malformed { what }),
     }
     Ok(())
 }
@@ -188,7 +187,7 @@ fn top_level_field_names(
     let mut names = Vec::new();
     for field in &fields {
         if let Object::Dictionary(field) = input.resolve(field)?
-            && let Ok(name) = field.get(b"T").and_then(Object::as_str)
+            && let Some(Ok(name)) = field.lookup(b"T").map(Object::as_str)
         {
             names.push(decode_text_string(name));
         }
@@ -217,7 +216,7 @@ fn refuse_if_certified_without_changes(
         let Object::Dictionary(parameters) = input.entry(&reference, b"TransformParams")? else {
             continue;
         };
-        if parameters.get(b"P").and_then(Object::as_i64).ok() == Some(1) {
+        if parameters.lookup(b"P").and_then(|p| p.as_i64().ok()) == Some(1) {
             return Err(PdfError::CertifiedNoChanges);
         }
     }
@@ -228,6 +227,7 @@ fn refuse_if_certified_without_changes(
 /// ASCII, otherwise UTF-16BE with a byte-order mark, so Vietnamese survives.
 #[cfg(test)]
 pub(super) fn text_string(text: &str) -> Object {
+    use lopdf::StringFormat;
     if text.is_ascii() {
         Object::String(text.as_bytes().to_vec(), StringFormat::Literal)
     } else {
@@ -242,10 +242,7 @@ pub(super) fn text_string(text: &str) -> Object {
 /// Vietnamese survives.
 pub(super) fn write_text_string(out: &mut Vec<u8>, text: &str) {
     if text.is_ascii() {
-        super::write::object(
-            out,
-            &Object::String(text.as_bytes().to_vec(), StringFormat::Literal),
-        );
+        super::write::literal_string(out, text.as_bytes());
     } else {
         out.extend_from_slice(b"<FEFF");
         for unit in text.encode_utf16() {
@@ -279,6 +276,7 @@ pub(super) fn decode_text_string(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lopdf::StringFormat;
 
     #[test]
     fn vietnamese_text_becomes_utf16_with_a_byte_order_mark_and_back() {

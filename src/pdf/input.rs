@@ -1,7 +1,7 @@
 //! Reading the input PDF: what an incremental update needs to know about it.
 
-use super::PdfError;
 use super::reader::LazyDocument;
+use super::{Lookup, PdfError};
 use lopdf::{Dictionary, Object, ObjectId};
 
 /// The input, read lazily, and the facts about its last revision.
@@ -64,9 +64,9 @@ impl<'a> InputDocument<'a> {
 
     /// The value under `key` in `dictionary`, resolved; null when absent.
     pub fn entry(&self, dictionary: &Dictionary, key: &[u8]) -> Result<Object, PdfError> {
-        match dictionary.get(key) {
-            Ok(value) => self.resolve(value),
-            Err(_) => Ok(Object::Null),
+        match dictionary.lookup(key) {
+            Some(value) => self.resolve(value),
+            None => Ok(Object::Null),
         }
     }
 }

@@ -20,8 +20,30 @@ pub use signatures::{
     embedded_signatures, signature_entries_in_revision,
 };
 
+use lopdf::{Dictionary, Object};
 use std::sync::Arc;
 use std::time::SystemTime;
+
+/// Dictionary lookups that cost nothing more when the key is absent: lopdf's
+/// `get` builds an error holding the key as a `String` for every miss, and
+/// signing looks up many keys a plain document lacks (`/AcroForm`, `/Perms`,
+/// `/Annots`…).
+trait Lookup {
+    /// The value under `key`, if any.
+    fn lookup(&self, key: &[u8]) -> Option<&Object>;
+    /// The value under `key`, if any, to change in place.
+    fn lookup_mut(&mut self, key: &[u8]) -> Option<&mut Object>;
+}
+
+impl Lookup for Dictionary {
+    fn lookup(&self, key: &[u8]) -> Option<&Object> {
+        self.as_hashmap().get(key)
+    }
+
+    fn lookup_mut(&mut self, key: &[u8]) -> Option<&mut Object> {
+        self.as_hashmap_mut().get_mut(key)
+    }
+}
 
 /// What is wrong with a PDF or a signing request at the PDF level.
 #[derive(Debug, thiserror::Error)]
@@ -207,11 +229,9 @@ impl PreparedPdf {
                 reserved: self.capacity(),
             });
         }
-        const HEX: &[u8; 16] = b"0123456789ABCDEF";
         let hex = &mut self.revision[self.contents_start + 1..self.contents_end - 1];
         for (pair, byte) in hex.chunks_exact_mut(2).zip(cms_der) {
-            pair[0] = HEX[usize::from(byte >> 4)];
-            pair[1] = HEX[usize::from(byte & 0x0f)];
+            pair.copy_from_slice(&write::HEX_PAIRS[usize::from(*byte)]);
         }
         let input = match self.input {
             Input::Owned(bytes) => Arc::new(bytes),

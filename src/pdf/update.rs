@@ -4,9 +4,9 @@
 
 use super::form::{FieldPlan, write_text_string, write_widget};
 use super::input::InputDocument;
-use super::{PdfError, SignatureSpec, write};
-use crate::datetime::pdf_date;
-use lopdf::{Dictionary, Object};
+use super::{Lookup, PdfError, SignatureSpec, write};
+use crate::datetime::write_pdf_date;
+use lopdf::Object;
 use std::collections::BTreeMap;
 
 /// Room for the three `/ByteRange` numbers after the leading 0, each up to
@@ -45,11 +45,10 @@ pub(super) fn write_signature_revision(
     out.resize(out.len() + 2 * spec.contents_capacity, b'0');
     out.push(b'>');
     let contents_end = out.len();
-    out.extend_from_slice(b" /M ");
-    write::object(
-        &mut out,
-        &Object::string_literal(pdf_date(spec.signing_time)),
-    );
+    // A PDF date has no byte a literal string must escape.
+    out.extend_from_slice(b" /M (");
+    write_pdf_date(&mut out, spec.signing_time);
+    out.push(b')');
     for (key, value) in [
         (&b"Reason"[..], &spec.reason),
         (b"Location", &spec.location),
@@ -76,25 +75,10 @@ pub(super) fn write_signature_revision(
         out.extend_from_slice(b"\nendobj\n");
     }
 
-    let trailer = trailer_entries(document);
     if document.last_xref_is_stream {
-        write_xref_stream(
-            &mut out,
-            base,
-            offsets,
-            plan.next_object_number,
-            document,
-            trailer,
-        );
+        write_xref_stream(&mut out, base, offsets, plan.next_object_number, document);
     } else {
-        write_xref_table(
-            &mut out,
-            base,
-            &offsets,
-            plan.next_object_number,
-            document,
-            trailer,
-        );
+        write_xref_table(&mut out, base, &offsets, plan.next_object_number, document);
     }
 
     let length = out.len();
@@ -133,17 +117,17 @@ pub(super) struct SignatureRevision {
     pub(super) page: u32,
 }
 
-/// `/Root`, `/Info` and `/ID` carried from the last trailer (ISO 32000-2
-/// §7.5.6: an update's trailer repeats the entries of the previous one).
-fn trailer_entries(document: &InputDocument) -> Dictionary {
-    let mut trailer = Dictionary::new();
-    trailer.set("Root", Object::Reference(document.root));
+/// Writes `/Root`, `/Info` and `/ID` as carried from the last trailer
+/// (ISO 32000-2 §7.5.6: an update's trailer repeats the entries of the
+/// previous one): the first entries of the new trailer or cross-reference
+/// stream dictionary.
+fn write_carried_trailer_entries(out: &mut Vec<u8>, document: &InputDocument) {
+    write::entry(out, b"Root", &Object::Reference(document.root));
     for key in [&b"Info"[..], b"ID"] {
-        if let Ok(value) = document.document.trailer().get(key) {
-            trailer.set(key.to_vec(), value.clone());
+        if let Some(value) = document.document.trailer().lookup(key) {
+            write::entry(out, key, value);
         }
     }
-    trailer
 }
 
 /// Consecutive runs of object numbers: the subsections of a cross-reference section.
@@ -164,7 +148,6 @@ fn write_xref_table(
     offsets: &BTreeMap<u32, (usize, u16)>,
     size: u32,
     document: &InputDocument,
-    mut trailer: Dictionary,
 ) {
     let xref_offset = base + out.len();
     out.extend_from_slice(b"xref\n");
@@ -182,13 +165,15 @@ fn write_xref_table(
             out.extend_from_slice(b" n\r\n");
         }
     }
-    trailer.set("Size", Object::Integer(i64::from(size)));
-    trailer.set(
-        "Prev",
-        Object::Integer(offset_as_integer(document.last_xref_offset)),
+    out.extend_from_slice(b"trailer\n<<");
+    write_carried_trailer_entries(out, document);
+    write::entry(out, b"Size", &Object::Integer(i64::from(size)));
+    write::entry(
+        out,
+        b"Prev",
+        &Object::Integer(offset_as_integer(document.last_xref_offset)),
     );
-    out.extend_from_slice(b"trailer\n");
-    write::object(out, &Object::Dictionary(trailer));
+    out.extend_from_slice(b">>");
     startxref(out, xref_offset);
 }
 
@@ -205,7 +190,6 @@ fn write_xref_stream(
     mut offsets: BTreeMap<u32, (usize, u16)>,
     stream_number: u32,
     document: &InputDocument,
-    mut dictionary: Dictionary,
 ) {
     let xref_offset = base + out.len();
     offsets.insert(stream_number, (xref_offset, 0));
@@ -230,20 +214,24 @@ fn write_xref_stream(
             ]
         })
         .collect();
-    dictionary.set("Type", Object::Name(b"XRef".to_vec()));
-    dictionary.set("Size", Object::Integer(i64::from(stream_number) + 1));
-    dictionary.set("Index", Object::Array(index));
-    dictionary.set(
-        "W",
-        Object::Array(vec![1.into(), Object::from(offset_width as i64), 2.into()]),
-    );
-    dictionary.set(
-        "Prev",
-        Object::Integer(offset_as_integer(document.last_xref_offset)),
-    );
-    dictionary.set("Length", Object::Integer(data.len() as i64));
     write::object_header(out, (stream_number, 0));
-    write::object(out, &Object::Dictionary(dictionary));
+    out.extend_from_slice(b"<<");
+    write_carried_trailer_entries(out, document);
+    write::entry(out, b"Type", &Object::Name(b"XRef".to_vec()));
+    write::entry(out, b"Size", &Object::Integer(i64::from(stream_number) + 1));
+    write::entry(out, b"Index", &Object::Array(index));
+    write::entry(
+        out,
+        b"W",
+        &Object::Array(vec![1.into(), Object::from(offset_width as i64), 2.into()]),
+    );
+    write::entry(
+        out,
+        b"Prev",
+        &Object::Integer(offset_as_integer(document.last_xref_offset)),
+    );
+    write::entry(out, b"Length", &Object::Integer(data.len() as i64));
+    out.extend_from_slice(b">>");
     out.extend_from_slice(b"\nstream\n");
     out.extend_from_slice(&data);
     out.extend_from_slice(b"\nendstream\nendobj");

@@ -9,6 +9,36 @@ use lopdf::{Object, ObjectId, StringFormat, Writer};
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789ABCDEF";
 
+/// Every byte's two upper-case hex digits: one copy per byte where a CMS of
+/// a thousand bytes and more is written into `/Contents`.
+pub(super) const HEX_PAIRS: [[u8; 2]; 256] = {
+    let mut pairs = [[0; 2]; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        pairs[byte] = [HEX_DIGITS[byte >> 4], HEX_DIGITS[byte & 0x0f]];
+        byte += 1;
+    }
+    pairs
+};
+
+/// Bytes a name writes as `#` and two hex digits (§7.3.5): delimiters,
+/// white-space and everything outside `!`..`~`.
+const NAME_ESCAPED: [bool; 256] = {
+    let mut escaped = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        escaped[byte] = byte < 33 || byte > 126;
+        byte += 1;
+    }
+    let delimiters = b" \t\n\r\x0C()<>[]{}/%#";
+    let mut i = 0;
+    while i < delimiters.len() {
+        escaped[delimiters[i] as usize] = true;
+        i += 1;
+    }
+    escaped
+};
+
 /// Writes `object` as lopdf's `Writer::write_object` does.
 pub(super) fn object(out: &mut Vec<u8>, object: &Object) {
     match object {
@@ -18,14 +48,8 @@ pub(super) fn object(out: &mut Vec<u8>, object: &Object) {
         Object::Integer(value) => integer(out, *value),
         Object::Name(name_bytes) => name(out, name_bytes),
         Object::String(text, StringFormat::Hexadecimal) => hex_string(out, text),
-        Object::String(text, StringFormat::Literal)
-            if !text
-                .iter()
-                .any(|b| matches!(b, b'(' | b')' | b'\\' | b'\r')) =>
-        {
-            out.push(b'(');
-            out.extend_from_slice(text);
-            out.push(b')');
+        Object::String(text, StringFormat::Literal) if !needs_escapes(text) => {
+            plain_literal_string(out, text)
         }
         Object::Array(items) => {
             out.push(b'[');
@@ -40,11 +64,7 @@ pub(super) fn object(out: &mut Vec<u8>, object: &Object) {
         Object::Dictionary(dictionary) => {
             out.extend_from_slice(b"<<");
             for (key, value) in dictionary {
-                name(out, key);
-                if Writer::need_separator(value) {
-                    out.push(b' ');
-                }
-                self::object(out, value);
+                entry(out, key, value);
             }
             out.extend_from_slice(b">>");
         }
@@ -56,17 +76,49 @@ pub(super) fn object(out: &mut Vec<u8>, object: &Object) {
     }
 }
 
+/// One dictionary entry, key and value, as lopdf writes it inside `<<` `>>`.
+pub(super) fn entry(out: &mut Vec<u8>, key: &[u8], value: &Object) {
+    name(out, key);
+    if Writer::need_separator(value) {
+        out.push(b' ');
+    }
+    object(out, value);
+}
+
+/// Whether lopdf escapes bytes of `text` in a literal string.
+fn needs_escapes(text: &[u8]) -> bool {
+    text.iter()
+        .any(|b| matches!(b, b'(' | b')' | b'\\' | b'\r'))
+}
+
+/// A literal string (§7.3.4.2) as lopdf writes it.
+pub(super) fn literal_string(out: &mut Vec<u8>, text: &[u8]) {
+    if needs_escapes(text) {
+        object(out, &Object::String(text.to_vec(), StringFormat::Literal));
+    } else {
+        plain_literal_string(out, text);
+    }
+}
+
+/// A literal string without bytes to escape.
+fn plain_literal_string(out: &mut Vec<u8>, text: &[u8]) {
+    out.push(b'(');
+    out.extend_from_slice(text);
+    out.push(b')');
+}
+
 /// A name (§7.3.5): delimiters, white-space and bytes outside `!`..`~` as
 /// `#` and two hex digits.
 pub(super) fn name(out: &mut Vec<u8>, name: &[u8]) {
     out.push(b'/');
+    if !name.iter().any(|&byte| NAME_ESCAPED[usize::from(byte)]) {
+        out.extend_from_slice(name);
+        return;
+    }
     for &byte in name {
-        if b" \t\n\r\x0C()<>[]{}/%#".contains(&byte) || !(33..=126).contains(&byte) {
-            out.extend_from_slice(&[
-                b'#',
-                HEX_DIGITS[usize::from(byte >> 4)],
-                HEX_DIGITS[usize::from(byte & 0x0f)],
-            ]);
+        if NAME_ESCAPED[usize::from(byte)] {
+            out.push(b'#');
+            out.extend_from_slice(&HEX_PAIRS[usize::from(byte)]);
         } else {
             out.push(byte);
         }
@@ -78,8 +130,7 @@ pub(super) fn hex_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.reserve(2 * bytes.len() + 2);
     out.push(b'<');
     for &byte in bytes {
-        out.push(HEX_DIGITS[usize::from(byte >> 4)]);
-        out.push(HEX_DIGITS[usize::from(byte & 0x0f)]);
+        out.extend_from_slice(&HEX_PAIRS[usize::from(byte)]);
     }
     out.push(b'>');
 }

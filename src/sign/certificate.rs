@@ -5,7 +5,7 @@
 //! through its certificate ([`SignerProfile::for_external_key`]).
 
 use super::SignError;
-use crate::cms::{self, CertificateError, CertificateInfo, SignerCertificates};
+use crate::cms::{self, CertificateError, CertificateInfo, SignedDataTemplate, SignerCertificates};
 use crate::crypto::SignatureAlgorithm;
 use const_oid::AssociatedOid;
 use const_oid::ObjectIdentifier;
@@ -41,7 +41,7 @@ struct RsaPublicKey<'a> {
 /// a signature value made elsewhere is checked with.
 #[derive(Debug)]
 pub struct SignerProfile {
-    certificates: SignerCertificates,
+    template: SignedDataTemplate,
     certificate: CertificateInfo,
     /// The signer certificate's SubjectPublicKeyInfo, DER.
     public_key_info: Vec<u8>,
@@ -72,15 +72,15 @@ impl SignerProfile {
                     source,
                 }))
             })?;
+        let template = SignedDataTemplate::new(algorithm, &certificates)?;
         let contents_capacity =
-            cms::signed_data_size_bound(algorithm, max_signature_len, &certificates)?
-                + CONTENTS_MARGIN;
+            cms::signed_data_size_bound(&template, max_signature_len)? + CONTENTS_MARGIN;
         let fingerprint = chain
             .first()
             .map(|der| crate::crypto::DigestAlgorithm::Sha256.hex_digest(der.as_ref()))
             .unwrap_or_default();
         Ok(Self {
-            certificates,
+            template,
             certificate,
             public_key_info,
             fingerprint,
@@ -119,8 +119,9 @@ impl SignerProfile {
         &self.fingerprint
     }
 
-    pub(super) fn certificates(&self) -> &SignerCertificates {
-        &self.certificates
+    /// What every CMS of this profile repeats, encoded once.
+    pub(super) fn template(&self) -> &SignedDataTemplate {
+        &self.template
     }
 
     pub(super) fn contents_capacity(&self) -> usize {

@@ -76,7 +76,7 @@ fn prepare_with(
     };
     let prepared = prepare_pdf(&spec)?;
     let document_digest = algorithm.digest().digest_parts(&prepared.signed_ranges());
-    let attributes = SignedAttributes::new(&document_digest, algorithm, profile.certificates())?;
+    let attributes = SignedAttributes::new(&document_digest, profile.template())?;
     let summary = SignatureSummary {
         field_name: prepared.field_name().to_string(),
         page: prepared.page(),
@@ -157,7 +157,7 @@ impl PreparedSignature {
     ) -> Result<SignedDocument, SignError> {
         let cms_der = self
             .attributes
-            .into_signed_data(signature_value, self.profile.certificates())?;
+            .into_signed_data(signature_value, self.profile.template())?;
         let pdf = self.pdf.embed(&cms_der)?;
         Ok(SignedDocument {
             pdf,
@@ -174,7 +174,7 @@ impl PreparedSignature {
     ) -> Result<SignedParts, SignError> {
         let cms_der = self
             .attributes
-            .into_signed_data(signature_value, self.profile.certificates())?;
+            .into_signed_data(signature_value, self.profile.template())?;
         let parts = self.pdf.embed_parts(&cms_der)?;
         Ok(SignedParts {
             input: parts.input,

@@ -3,9 +3,8 @@
 //! nodes on one path and their siblings are read.
 
 use super::LazyDocument;
-use crate::pdf::PdfError;
+use crate::pdf::{Lookup, PdfError};
 use lopdf::{Dictionary, Object, ObjectId};
-use std::collections::HashSet;
 
 /// Deepest page tree followed; balanced trees of millions of pages stay
 /// far below it.
@@ -19,17 +18,34 @@ impl LazyDocument<'_> {
         not(test),
         expect(
             dead_code,
-            reason = "reader API: signing asks for one page, page() reports the count itself"
+            reason = "reader API: signing asks for one page, page_of() reports the count itself"
         )
     )]
     pub(crate) fn page_count(&self) -> Result<usize, PdfError> {
-        let (_, root) = self.page_tree_root()?;
+        let (_, root) = self.page_tree_root(&self.catalog()?)?;
         self.count(&root)
     }
 
     /// The id of the 1-based page `one_based`.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "reader API: signing has read the catalog already and calls page_of()"
+        )
+    )]
     pub(crate) fn page(&self, one_based: u32) -> Result<ObjectId, PdfError> {
-        let (root_id, mut node) = self.page_tree_root()?;
+        self.page_of(&self.catalog()?, one_based).map(|(id, _)| id)
+    }
+
+    /// The 1-based page `one_based` of the document whose catalog is
+    /// `catalog`: its id and its dictionary, each read once.
+    pub(crate) fn page_of(
+        &self,
+        catalog: &Dictionary,
+        one_based: u32,
+    ) -> Result<(ObjectId, Dictionary), PdfError> {
+        let (root_id, mut node) = self.page_tree_root(catalog)?;
         let pages = self.count(&node)?;
         let Some(mut remaining) = usize::try_from(one_based)
             .ok()
@@ -40,11 +56,12 @@ impl LazyDocument<'_> {
                 pages,
             });
         };
-        // Nodes on the path down: a kid naming one of them is a cycle.
-        let mut path = HashSet::from([root_id]);
+        // Nodes on the path down: a kid naming one of them is a cycle. The
+        // path is at most MAX_PAGE_TREE_DEPTH long, so a list does.
+        let mut path = vec![root_id];
         'descend: for _ in 0..MAX_PAGE_TREE_DEPTH {
-            let Object::Array(kids) = self.resolve(node.get(b"Kids").unwrap_or(&Object::Null))?
-            else {
+            let kids = node.lookup(b"Kids").unwrap_or(&Object::Null);
+            let Object::Array(kids) = self.resolve(kids)? else {
                 return Err(MALFORMED);
             };
             // Kids shall be indirect references; others are skipped, as lopdf did.
@@ -55,15 +72,16 @@ impl LazyDocument<'_> {
                 if is_intermediate(&kid) {
                     let count = self.count(&kid)?;
                     if remaining <= count {
-                        if !path.insert(kid_id) {
+                        if path.contains(&kid_id) {
                             return Err(MALFORMED);
                         }
+                        path.push(kid_id);
                         node = kid;
                         continue 'descend;
                     }
                     remaining -= count;
                 } else if remaining == 1 {
-                    return Ok(kid_id);
+                    return Ok((kid_id, kid));
                 } else {
                     remaining -= 1;
                 }
@@ -74,8 +92,8 @@ impl LazyDocument<'_> {
         Err(MALFORMED)
     }
 
-    /// The catalog's `/Pages` node (§7.7.2), which shall be indirect.
-    fn page_tree_root(&self) -> Result<(ObjectId, Dictionary), PdfError> {
+    /// The catalog (§7.7.2), named by the trailer's `/Root`.
+    fn catalog(&self) -> Result<Dictionary, PdfError> {
         let root = self
             .trailer()
             .get(b"Root")
@@ -83,9 +101,14 @@ impl LazyDocument<'_> {
             .map_err(|_| PdfError::Malformed {
                 what: "trailer /Root",
             })?;
-        let Object::Dictionary(catalog) = self.object(root)? else {
-            return Err(PdfError::Malformed { what: "catalog" });
-        };
+        match self.object(root)? {
+            Object::Dictionary(catalog) => Ok(catalog),
+            _ => Err(PdfError::Malformed { what: "catalog" }),
+        }
+    }
+
+    /// The catalog's `/Pages` node (§7.7.2), which shall be indirect.
+    fn page_tree_root(&self, catalog: &Dictionary) -> Result<(ObjectId, Dictionary), PdfError> {
         let pages = catalog
             .get(b"Pages")
             .and_then(Object::as_reference)
@@ -100,7 +123,8 @@ impl LazyDocument<'_> {
 
     /// A node's `/Count`: the leaves beneath it.
     fn count(&self, node: &Dictionary) -> Result<usize, PdfError> {
-        match self.resolve(node.get(b"Count").unwrap_or(&Object::Null))? {
+        let count = node.lookup(b"Count").unwrap_or(&Object::Null);
+        match self.resolve(count)? {
             Object::Integer(count) => usize::try_from(count).map_err(|_| MALFORMED),
             _ => Err(MALFORMED),
         }
@@ -110,9 +134,9 @@ impl LazyDocument<'_> {
 /// `/Type /Pages` marks an intermediate node and `/Type /Page` a leaf
 /// (§7.7.3.2–3); without a type, a node with `/Kids` is taken as intermediate.
 fn is_intermediate(node: &Dictionary) -> bool {
-    match node.get(b"Type") {
-        Ok(Object::Name(name)) if name == b"Pages" => true,
-        Ok(Object::Name(name)) if name == b"Page" => false,
+    match node.lookup(b"Type") {
+        Some(Object::Name(name)) if name == b"Pages" => true,
+        Some(Object::Name(name)) if name == b"Page" => false,
         _ => node.has(b"Kids"),
     }
 }
