@@ -24,8 +24,9 @@ pub fn write_pdf_date(out: &mut Vec<u8>, time: SystemTime) {
     out.push(b'Z');
 }
 
-/// `value` in decimal, left-padded with zeros to at least `width` digits.
-fn zero_padded(out: &mut Vec<u8>, value: u64, width: usize) {
+/// Appends `value` in decimal, left-padded with zeros to at least `width`
+/// digits (also the PDF writer's integers, with `width` 1).
+pub(crate) fn zero_padded(out: &mut Vec<u8>, value: u64, width: usize) {
     let mut digits = [b'0'; 20];
     let mut at = digits.len();
     let mut rest = value;

@@ -145,18 +145,7 @@ pub(super) fn integer(out: &mut Vec<u8>, value: i64) {
 
 /// An unsigned integer in decimal.
 pub(super) fn unsigned(out: &mut Vec<u8>, value: u64) {
-    let mut digits = [0; 20];
-    let mut at = digits.len();
-    let mut rest = value;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
+    crate::datetime::zero_padded(out, value, 1);
 }
 
 /// `value` in decimal, left-padded with zeros to `width` digits (the fixed

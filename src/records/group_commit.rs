@@ -144,13 +144,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_records_are_all_committed_and_a_bad_one_fails_only_its_caller() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = RecordStore::open(&RecordStore::sqlite_url(&dir.path().join("r.db")))
-            .await
-            .expect("open");
-        store
-            .seed_units(&crate::units::demo_province())
-            .await
-            .expect("seed");
+        let store = RecordStore::seeded_for_test(dir.path()).await;
         let recorder = GroupCommit::start(store.clone());
         let mut calls = Vec::new();
         for index in 0..200 {

@@ -276,6 +276,20 @@ impl RecordStore {
         url
     }
 
+    /// A fresh SQLite store in `dir`, seeded with the demo province, for
+    /// unit tests.
+    #[cfg(test)]
+    pub(crate) async fn seeded_for_test(dir: &Path) -> Self {
+        let store = Self::open(&Self::sqlite_url(&dir.join("r.db")))
+            .await
+            .expect("open");
+        store
+            .seed_units(&crate::units::demo_province())
+            .await
+            .expect("seed");
+        store
+    }
+
     /// The engine behind this store.
     pub fn engine(&self) -> Engine {
         self.engine

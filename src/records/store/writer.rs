@@ -84,13 +84,7 @@ mod tests {
     #[tokio::test]
     async fn a_writer_keeps_one_connection_through_refusals_and_its_commits_are_read_elsewhere() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = RecordStore::open(&RecordStore::sqlite_url(&dir.path().join("r.db")))
-            .await
-            .expect("open");
-        store
-            .seed_units(&crate::units::demo_province())
-            .await
-            .expect("seed");
+        let store = RecordStore::seeded_for_test(dir.path()).await;
         let mut writer = RecordWriter::new(store.clone());
         let a = verified("000.00.01.H23", "a");
         let first = writer
