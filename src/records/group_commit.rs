@@ -171,14 +171,10 @@ mod tests {
         assert_eq!(failed.len(), 1, "{failed:?}");
         assert_eq!(failed[0].0, 77);
         for index in (0..200).filter(|i| *i != 77) {
-            let id = DocumentId::parse(&format!("doc-{index}")).expect("id");
-            let unit = UnitCode::parse("000.00.01.H23").expect("unit");
             assert!(
                 store
-                    .entry(&unit, crate::records::Direction::Incoming, &id)
-                    .await
-                    .expect("read")
-                    .is_some(),
+                    .holds_incoming("000.00.01.H23", &format!("doc-{index}"))
+                    .await,
                 "doc-{index} was acknowledged but is not stored"
             );
         }

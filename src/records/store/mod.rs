@@ -290,6 +290,18 @@ impl RecordStore {
         store
     }
 
+    /// True when the ledger holds the incoming entry `id` of `unit`, for
+    /// unit tests.
+    #[cfg(test)]
+    pub(crate) async fn holds_incoming(&self, unit: &str, id: &str) -> bool {
+        let unit = UnitCode::parse(unit).expect("unit");
+        let id = DocumentId::parse(id).expect("id");
+        self.entry(&unit, Direction::Incoming, &id)
+            .await
+            .expect("read")
+            .is_some()
+    }
+
     /// The engine behind this store.
     pub fn engine(&self) -> Engine {
         self.engine

@@ -109,15 +109,9 @@ mod tests {
             .await
             .expect("second batch");
         assert_eq!(again, vec![RecordOutcome::Unchanged]);
-        let unit = UnitCode::parse("000.00.01.H23").expect("unit");
         for id in ["a", "b"] {
-            let id = DocumentId::parse(id).expect("id");
             assert!(
-                store
-                    .entry(&unit, crate::records::Direction::Incoming, &id)
-                    .await
-                    .expect("read")
-                    .is_some(),
+                store.holds_incoming("000.00.01.H23", id).await,
                 "{id:?} was acknowledged but another connection does not see it"
             );
         }
