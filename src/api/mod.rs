@@ -5,6 +5,7 @@
 mod ca;
 pub mod client;
 mod cpu_pool;
+mod many;
 mod prepared;
 mod records;
 mod report;

@@ -265,6 +265,45 @@ impl SigningApi {
         Ok(())
     }
 
+    /// Signs one document with a key kyso holds and records the signature:
+    /// `Sign`, and each document of `SignMany`.
+    pub(super) async fn sign_document(
+        &self,
+        request: SignRequest,
+    ) -> Result<SignResponse, ApiError> {
+        let parsed = ParsedSignRequest::parse(request, self.max_pdf_bytes)?;
+        let signer = self.signer_for(&parsed.unit, &parsed.role)?;
+        // A revoked certificate is refused when the signature is recorded:
+        // the transaction that would acknowledge it reads the register.
+        let fingerprint = signer.profile().fingerprint().to_string();
+        let unit = parsed.unit.clone();
+        let role = parsed.role.clone();
+        let document_id = parsed.document_id.clone();
+        // Signing is CPU-bound: it runs on the CPU pool, never on the
+        // runtime's worker threads.
+        let signed: SignedDocument = self
+            .cpu
+            .run(move || sign::sign_pdf(&parsed.pdf, &signer, &parsed.options, SystemTime::now()))
+            .await?
+            .map_err(ApiError::from)?;
+        // Recorded (committed) before the answer: an acknowledged signature
+        // is a counted one. If recording fails the caller gets no PDF and
+        // retries; the retry records the same document once.
+        self.record_signature(
+            unit,
+            role,
+            &document_id,
+            &signed.summary,
+            &signed.signature_value_sha256,
+            &fingerprint,
+        )
+        .await?;
+        Ok(SignResponse {
+            pdf: signed.pdf,
+            summary: Some(summary_to_proto(signed.summary, &document_id)),
+        })
+    }
+
     /// Records the signature in the ledger (committed before the answer: an
     /// acknowledged signature is a counted one), unless the register lists
     /// the certificate with this fingerprint as revoked by the time the
@@ -344,37 +383,18 @@ impl proto::signing_service_server::SigningService for SigningApi {
     }
 
     async fn sign(&self, request: Request<SignRequest>) -> Result<Response<SignResponse>, Status> {
-        let parsed = ParsedSignRequest::parse(request.into_inner(), self.max_pdf_bytes)?;
-        let signer = self.signer_for(&parsed.unit, &parsed.role)?;
-        // A revoked certificate is refused when the signature is recorded:
-        // the transaction that would acknowledge it reads the register.
-        let fingerprint = signer.profile().fingerprint().to_string();
-        let unit = parsed.unit.clone();
-        let role = parsed.role.clone();
-        let document_id = parsed.document_id.clone();
-        // Signing is CPU-bound: it runs on the CPU pool, never on the
-        // runtime's worker threads.
-        let signed: SignedDocument = self
-            .cpu
-            .run(move || sign::sign_pdf(&parsed.pdf, &signer, &parsed.options, SystemTime::now()))
-            .await?
-            .map_err(ApiError::from)?;
-        // Recorded (committed) before the answer: an acknowledged signature
-        // is a counted one. If recording fails the caller gets no PDF and
-        // retries; the retry records the same document once.
-        self.record_signature(
-            unit,
-            role,
-            &document_id,
-            &signed.summary,
-            &signed.signature_value_sha256,
-            &fingerprint,
-        )
-        .await?;
-        Ok(Response::new(SignResponse {
-            pdf: signed.pdf,
-            summary: Some(summary_to_proto(signed.summary, &document_id)),
-        }))
+        Ok(Response::new(
+            self.sign_document(request.into_inner()).await?,
+        ))
+    }
+
+    type SignManyStream = super::many::SignedMany;
+
+    async fn sign_many(
+        &self,
+        request: Request<tonic::Streaming<SignRequest>>,
+    ) -> Result<Response<Self::SignManyStream>, Status> {
+        Ok(Response::new(self.sign_each(request.into_inner())))
     }
 
     async fn prepare_signature(

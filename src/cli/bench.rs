@@ -43,6 +43,17 @@ enum KeyTypeArg {
     Rsa3072,
 }
 
+/// How the load generator calls the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RpcArg {
+    /// One unary Sign call per document; each client waits for its answer
+    /// before the next.
+    Sign,
+    /// One SignMany stream per client, with up to --window documents
+    /// unanswered on it.
+    SignMany,
+}
+
 /// Arguments of `kyso bench sign`.
 #[derive(Debug, Args)]
 #[command(
@@ -64,6 +75,13 @@ pub struct SignBenchArgs {
     /// Concurrent clients.
     #[arg(long, default_value_t = 8)]
     clients: usize,
+    /// The call each client makes.
+    #[arg(long, value_enum, default_value = "sign")]
+    rpc: RpcArg,
+    /// With --rpc sign-many: documents each client keeps unanswered on its
+    /// stream.
+    #[arg(long, default_value_t = 32)]
+    window: usize,
     /// How long to measure, in seconds (after a one-second warm-up).
     #[arg(long, default_value_t = 10)]
     seconds: u64,
@@ -88,6 +106,7 @@ pub(super) fn run(args: BenchArgs) -> Result<(), CliError> {
 /// What one measurement found.
 #[derive(Debug, serde::Serialize)]
 struct SignBenchReport {
+    rpc: String,
     clients: usize,
     seconds: f64,
     documents: u64,
@@ -111,9 +130,9 @@ struct SignBenchReport {
 }
 
 fn sign(args: SignBenchArgs) -> Result<(), CliError> {
-    if args.clients == 0 || args.seconds == 0 {
+    if args.clients == 0 || args.seconds == 0 || args.window == 0 {
         return Err(CliError::BadInput(
-            "--clients and --seconds must be at least 1".to_string(),
+            "--clients, --seconds and --window must be at least 1".to_string(),
         ));
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -150,15 +169,24 @@ fn sign(args: SignBenchArgs) -> Result<(), CliError> {
         .map_err(client_error)?;
     let warm_up = Duration::from_secs(1);
     let measured = Duration::from_secs(args.seconds);
-    let (latencies, failures, elapsed, client_cpu) = runtime.block_on(load(
-        &args.server,
-        &args.unit,
-        args.clients,
+    let load = Load {
+        server: args.server.clone(),
+        unit: args.unit.clone(),
         pdf,
         run_id,
-        warm_up,
-        measured,
-    ))?;
+        start: Instant::now() + warm_up,
+        end: Instant::now() + warm_up + measured,
+    };
+    let (latencies, failures, client_cpu) = runtime.block_on(async {
+        let meter = tokio::spawn(meter_cpu(load.start, load.end));
+        let (latencies, failures) = match args.rpc {
+            RpcArg::Sign => load.unary(args.clients).await?,
+            RpcArg::SignMany => load.streamed(args.clients, args.window).await?,
+        };
+        let client_cpu = meter.await.ok().flatten();
+        Ok::<_, CliError>((latencies, failures, client_cpu))
+    })?;
+    let elapsed = measured;
     drop(runtime);
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let raw = raw_rate(
@@ -174,6 +202,10 @@ fn sign(args: SignBenchArgs) -> Result<(), CliError> {
         .map(|cpu| cpu.as_secs_f64() / (elapsed.as_secs_f64() * threads as f64))
         .filter(|share| *share < 1.0);
     let report = SignBenchReport {
+        rpc: match args.rpc {
+            RpcArg::Sign => "Sign".to_string(),
+            RpcArg::SignMany => format!("SignMany (window {})", args.window),
+        },
         clients: args.clients,
         seconds: elapsed.as_secs_f64(),
         documents,
@@ -200,8 +232,12 @@ fn sign(args: SignBenchArgs) -> Result<(), CliError> {
         println!("{text}");
     } else {
         println!(
-            "signed {} documents in {:.1} s with {} clients: {:.0} documents/s",
-            report.documents, report.seconds, report.clients, report.documents_per_second
+            "signed {} documents in {:.1} s with {} clients calling {}: {:.0} documents/s",
+            report.documents,
+            report.seconds,
+            report.clients,
+            report.rpc,
+            report.documents_per_second
         );
         println!(
             "latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {} failed",
@@ -245,63 +281,160 @@ fn sign_request(pdf: &[u8], unit: &str, document_id: String) -> SignRequest {
     }
 }
 
-/// Runs `clients` loops of Sign calls; latencies of calls that finished
-/// after the warm-up and before its end, failures, the measured span and
-/// the CPU time this process spent in it.
-async fn load(
-    server: &str,
-    unit: &str,
-    clients: usize,
+/// What every client of one run sends, and when the measured span is.
+struct Load {
+    server: String,
+    unit: String,
     pdf: Arc<Vec<u8>>,
     run_id: u128,
-    warm_up: Duration,
-    measured: Duration,
-) -> Result<(Vec<Duration>, u64, Duration, Option<Duration>), CliError> {
-    let start = Instant::now() + warm_up;
-    let end = start + measured;
-    let meter = tokio::spawn(async move {
-        tokio::time::sleep_until(start.into()).await;
-        let before = process_cpu_time();
-        tokio::time::sleep_until(end.into()).await;
-        Some(process_cpu_time()?.saturating_sub(before?))
-    });
-    let mut tasks = Vec::with_capacity(clients);
-    for index in 0..clients {
-        let mut client = client::signing(server).await.map_err(client_error)?;
-        let pdf = pdf.clone();
-        let unit = unit.to_string();
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut failures = 0u64;
-            let mut sequence = 0u64;
-            while Instant::now() < end {
-                sequence += 1;
-                let request =
-                    sign_request(&pdf, &unit, format!("bench-{run_id}-{index}-{sequence}"));
-                let began = Instant::now();
-                let result = client.sign(request).await;
-                let finished = Instant::now();
-                if began >= start && finished <= end {
-                    match result {
-                        Ok(_) => latencies.push(finished - began),
-                        Err(_) => failures += 1,
+    /// Calls that began before this are warm-up.
+    start: Instant,
+    /// No call begins after this; calls that finish after it are not counted.
+    end: Instant,
+}
+
+/// Latencies of the calls that began and finished in the measured span,
+/// and how many of those failed.
+type Measured = (Vec<Duration>, u64);
+
+impl Load {
+    fn request(&self, client: usize, sequence: u64) -> SignRequest {
+        sign_request(
+            &self.pdf,
+            &self.unit,
+            format!("bench-{}-{client}-{sequence}", self.run_id),
+        )
+    }
+
+    fn measured(&self, began: Instant, finished: Instant) -> bool {
+        began >= self.start && finished <= self.end
+    }
+
+    /// `clients` loops of unary Sign calls.
+    async fn unary(self, clients: usize) -> Result<Measured, CliError> {
+        let load = Arc::new(self);
+        let mut tasks = Vec::with_capacity(clients);
+        for index in 0..clients {
+            let mut client = client::signing(&load.server).await.map_err(client_error)?;
+            let load = load.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut measured: Measured = (Vec::new(), 0);
+                let mut sequence = 0u64;
+                while Instant::now() < load.end {
+                    sequence += 1;
+                    let request = load.request(index, sequence);
+                    let began = Instant::now();
+                    let result = client.sign(request).await;
+                    let finished = Instant::now();
+                    if load.measured(began, finished) {
+                        match result {
+                            Ok(_) => measured.0.push(finished - began),
+                            Err(_) => measured.1 += 1,
+                        }
                     }
                 }
-            }
-            (latencies, failures)
-        }));
+                Ok(measured)
+            }));
+        }
+        gather(tasks).await
     }
-    let mut latencies = Vec::new();
-    let mut failures = 0;
+
+    /// `clients` SignMany streams, each keeping up to `window` documents
+    /// unanswered.
+    async fn streamed(self, clients: usize, window: usize) -> Result<Measured, CliError> {
+        let load = Arc::new(self);
+        let mut tasks = Vec::with_capacity(clients);
+        for index in 0..clients {
+            let mut client = client::signing(&load.server).await.map_err(client_error)?;
+            let load = load.clone();
+            tasks.push(tokio::spawn(async move {
+                // The send instant of each unanswered request, by its
+                // position on the stream.
+                let sent = Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+                let room = Arc::new(tokio::sync::Semaphore::new(window));
+                let (requests, outgoing) = tokio::sync::mpsc::channel(window);
+                let sender = {
+                    let (load, sent, room) = (load.clone(), sent.clone(), room.clone());
+                    tokio::spawn(async move {
+                        let mut position = 0u64;
+                        while Instant::now() < load.end {
+                            let Ok(permit) = room.acquire().await else {
+                                break;
+                            };
+                            permit.forget();
+                            let request = load.request(index, position);
+                            if let Ok(mut sent) = sent.lock() {
+                                sent.insert(position, Instant::now());
+                            }
+                            if requests.send(request).await.is_err() {
+                                break;
+                            }
+                            position += 1;
+                        }
+                    })
+                };
+                let mut answers = client
+                    .sign_many(tokio_stream::wrappers::ReceiverStream::new(outgoing))
+                    .await
+                    .map_err(|status| CliError::Failure(format!("SignMany refused: {status}")))?
+                    .into_inner();
+                let mut measured: Measured = (Vec::new(), 0);
+                while let Some(answer) = answers
+                    .message()
+                    .await
+                    .map_err(|status| CliError::Failure(format!("SignMany broke: {status}")))?
+                {
+                    let finished = Instant::now();
+                    room.add_permits(1);
+                    let began = sent
+                        .lock()
+                        .ok()
+                        .and_then(|mut sent| sent.remove(&answer.index));
+                    let Some(began) = began else {
+                        return Err(CliError::Failure(format!(
+                            "SignMany answered position {} twice or unasked",
+                            answer.index
+                        )));
+                    };
+                    if load.measured(began, finished) {
+                        match answer.result {
+                            Some(proto::sign_many_response::Result::Signed(_)) => {
+                                measured.0.push(finished - began);
+                            }
+                            _ => measured.1 += 1,
+                        }
+                    }
+                }
+                room.close();
+                let _ = sender.await;
+                Ok(measured)
+            }));
+        }
+        gather(tasks).await
+    }
+}
+
+/// The measurements of every client task, together.
+async fn gather(
+    tasks: Vec<tokio::task::JoinHandle<Result<Measured, CliError>>>,
+) -> Result<Measured, CliError> {
+    let mut all: Measured = (Vec::new(), 0);
     for task in tasks {
-        let (mine, failed) = task
+        let (latencies, failures) = task
             .await
-            .map_err(|e| CliError::Failure(format!("a client task failed: {e}")))?;
-        latencies.extend(mine);
-        failures += failed;
+            .map_err(|e| CliError::Failure(format!("a client task failed: {e}")))??;
+        all.0.extend(latencies);
+        all.1 += failures;
     }
-    let client_cpu = meter.await.ok().flatten();
-    Ok((latencies, failures, measured, client_cpu))
+    Ok(all)
+}
+
+/// The CPU time this process spends between `start` and `end`.
+async fn meter_cpu(start: Instant, end: Instant) -> Option<Duration> {
+    tokio::time::sleep_until(start.into()).await;
+    let before = process_cpu_time();
+    tokio::time::sleep_until(end.into()).await;
+    Some(process_cpu_time()?.saturating_sub(before?))
 }
 
 /// The CPU time (user and system) this process has used, from

@@ -5,8 +5,8 @@ use kyso::api::proto::records_service_client::RecordsServiceClient;
 use kyso::api::proto::signing_service_client::SigningServiceClient;
 use kyso::api::proto::verification_service_client::VerificationServiceClient;
 use kyso::api::proto::{
-    DocumentEntry, ExportDocumentsRequest, SignRequest, SignResponse, SignerRole, VerifyRequest,
-    VerifyResponse,
+    DocumentEntry, ExportDocumentsRequest, SignManyResponse, SignRequest, SignResponse, SignerRole,
+    VerifyRequest, VerifyResponse,
 };
 use kyso::ca::{DevPki, KeyAlgorithm, LeafKey};
 use kyso::datetime::VietnamDate;
@@ -81,6 +81,30 @@ impl KysoServer {
                 .max_decoding_message_size(256 << 20)
                 .max_encoding_message_size(256 << 20);
             client.sign(request).await.map(tonic::Response::into_inner)
+        })
+    }
+
+    /// Sends `requests` on one SignMany stream and collects every answer,
+    /// in the order they came.
+    pub fn sign_many(
+        &self,
+        requests: Vec<SignRequest>,
+    ) -> Result<Vec<SignManyResponse>, tonic::Status> {
+        runtime().block_on(async {
+            let mut client = SigningServiceClient::connect(self.url.clone())
+                .await
+                .expect("connect")
+                .max_decoding_message_size(256 << 20)
+                .max_encoding_message_size(256 << 20);
+            let mut answers = client
+                .sign_many(tokio_stream::iter(requests))
+                .await?
+                .into_inner();
+            let mut all = Vec::new();
+            while let Some(answer) = answers.message().await? {
+                all.push(answer);
+            }
+            Ok(all)
         })
     }
 
