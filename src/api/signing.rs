@@ -10,7 +10,7 @@ use super::proto::{
 };
 use crate::authority::Authority;
 use crate::keystore::{KeyStore, KeyStoreError, SignerRole};
-use crate::records::{DocumentId, DocumentRecord, Fact, GroupCommit, GuardedRecord};
+use crate::records::{ComingRecord, DocumentId, DocumentRecord, Fact, GroupCommit, GuardedRecord};
 use crate::sign::{self, SignOptions, SignedDocument, SignerProfile};
 use crate::units::{LeaderId, UnitCode, UnitRegistry};
 use std::sync::Arc;
@@ -279,6 +279,8 @@ impl SigningApi {
         let unit = parsed.unit.clone();
         let role = parsed.role.clone();
         let document_id = parsed.document_id.clone();
+        // The ledger's writer may wait a moment for this record.
+        let coming = self.records.expect_record();
         // Signing is CPU-bound: it runs on the CPU pool, never on the
         // runtime's worker threads.
         let signed: SignedDocument = self
@@ -296,6 +298,7 @@ impl SigningApi {
             &signed.summary,
             &signed.signature_value_sha256,
             &fingerprint,
+            Some(coming),
         )
         .await?;
         Ok(SignResponse {
@@ -307,7 +310,9 @@ impl SigningApi {
     /// Records the signature in the ledger (committed before the answer: an
     /// acknowledged signature is a counted one), unless the register lists
     /// the certificate with this fingerprint as revoked by the time the
-    /// record's transaction reads it.
+    /// record's transaction reads it. `coming` is the record's announcement,
+    /// when it was announced.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn record_signature(
         &self,
         unit: UnitCode,
@@ -316,6 +321,7 @@ impl SigningApi {
         summary: &sign::SignatureSummary,
         signature_sha256: &str,
         certificate_fingerprint: &str,
+        coming: Option<ComingRecord>,
     ) -> Result<(), ApiError> {
         let certificate_serial = summary.certificate_serial.clone();
         let signature_sha256 = Some(signature_sha256.to_string());
@@ -330,18 +336,19 @@ impl SigningApi {
                 signature_sha256,
             },
         };
-        let outcome = self
-            .records
-            .record_guarded(GuardedRecord {
-                record: DocumentRecord {
-                    unit,
-                    document_id: document_id.clone(),
-                    at: summary.signing_time,
-                    fact,
-                },
-                unrevoked_certificate: Some(certificate_fingerprint.to_string()),
-            })
-            .await?;
+        let record = GuardedRecord {
+            record: DocumentRecord {
+                unit,
+                document_id: document_id.clone(),
+                at: summary.signing_time,
+                fact,
+            },
+            unrevoked_certificate: Some(certificate_fingerprint.to_string()),
+        };
+        let outcome = match coming {
+            Some(coming) => coming.record_guarded(record).await?,
+            None => self.records.record_guarded(record).await?,
+        };
         tracing::info!(
             document_id = document_id.as_str(),
             ?outcome,
@@ -500,6 +507,7 @@ impl proto::signing_service_server::SigningService for SigningApi {
                 &summary,
                 &sign::signature_value_sha256(&value),
                 waiting.prepared.certificate_fingerprint(),
+                None,
             )
             .await
         {

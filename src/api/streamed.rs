@@ -118,6 +118,7 @@ impl SigningApi {
             &signed.summary,
             &signed.signature_value_sha256,
             &fingerprint,
+            None,
         )
         .await?;
         Ok(answer(signed, document_id))

@@ -24,7 +24,7 @@ pub use certificates::{
     StoredCrl,
 };
 
-pub use group_commit::{GroupCommit, MAX_GROUP};
+pub use group_commit::{ComingRecord, GroupCommit, MAX_GROUP};
 pub use model::{
     AppliedSignature, Channel, DateRange, Direction, DocumentEntry, DocumentId, DocumentRecord,
     Fact, GuardedRecord, RecordOutcome, UnitCounts, Verdict,

@@ -85,9 +85,9 @@ impl RecordStore {
         keys.dedup();
 
         let mut transaction = self.begin_write_on(connection).await?;
-        refuse_revoked(&mut transaction, batch).await?;
+        refuse_revoked(&mut transaction, self.engine, batch).await?;
         let lock = self.engine.row_lock_of("d");
-        let stored = read_entries(&mut transaction, &keys, &lock).await?;
+        let stored = read_entries(&mut transaction, self.engine, &keys, &lock).await?;
         let mut merged: Vec<Merged<'_>> = Vec::with_capacity(keys.len());
         let mut outcomes = vec![RecordOutcome::Unchanged; batch.len()];
         for &index in &order {
@@ -123,13 +123,13 @@ impl RecordStore {
         }
 
         let new: Vec<&Merged<'_>> = merged.iter().filter(|m| m.before.is_none()).collect();
-        refuse_unknown_units(&mut transaction, &new).await?;
-        let inserted = insert_entries(&mut transaction, &new).await?;
+        refuse_unknown_units(&mut transaction, self.engine, &new).await?;
+        let inserted = insert_entries(&mut transaction, self.engine, &new).await?;
         let changed: Vec<&Merged<'_>> = merged
             .iter()
             .filter(|m| m.before.is_some() && m.changed_at.is_some())
             .collect();
-        update_entries(&mut transaction, &changed).await?;
+        update_entries(&mut transaction, self.engine, &changed).await?;
 
         let mut deltas = CountDeltas::new();
         let mut raced = Vec::new();
@@ -162,36 +162,18 @@ impl RecordStore {
             }
         }
         let records: Vec<&DocumentRecord> = order.iter().map(|&i| batch[i].record).collect();
-        insert_evidence(&mut transaction, &records).await?;
-        apply_deltas(&mut transaction, &deltas).await?;
+        insert_evidence(&mut transaction, self.engine, &records).await?;
+        apply_deltas(&mut transaction, self.engine, &deltas).await?;
         transaction.commit().await.map_err(database)?;
         Ok(outcomes)
     }
-}
-
-/// `($1, $2, …), ($k, …)`: `rows` groups of `width` placeholders.
-pub(super) fn placeholders(rows: usize, width: usize) -> String {
-    let mut sql = String::with_capacity(rows * width * 5);
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for column in 0..width {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("${}", row * width + column + 1));
-        }
-        sql.push(')');
-    }
-    sql
 }
 
 /// Fails with [`RecordsError::CertificateRevoked`] when the register lists
 /// a guarded fact's certificate as revoked.
 async fn refuse_revoked(
     connection: &mut AnyConnection,
+    engine: Engine,
     batch: &[Guarded<'_>],
 ) -> Result<(), RecordsError> {
     let mut fingerprints: Vec<&str> = batch
@@ -201,13 +183,10 @@ async fn refuse_revoked(
     fingerprints.sort_unstable();
     fingerprints.dedup();
     for chunk in fingerprints.chunks(ROWS_PER_STATEMENT) {
-        let list = (1..=chunk.len())
-            .map(|n| format!("${n}"))
-            .collect::<Vec<_>>()
-            .join(", ");
         let sql = format!(
             "SELECT subject, revoked_at, revocation_reason, revocation_recorded_at \
-             FROM certificates WHERE revoked_at IS NOT NULL AND fingerprint IN ({list})"
+             FROM certificates WHERE revoked_at IS NOT NULL AND fingerprint IN {}",
+            engine.placeholders(1, chunk.len())
         );
         let mut query = sqlx::query(&sql);
         for fingerprint in chunk {
@@ -234,12 +213,13 @@ async fn refuse_revoked(
 /// The stored state of each key (in key order), read with `lock`.
 async fn read_entries(
     connection: &mut AnyConnection,
+    engine: Engine,
     keys: &[Key<'_>],
     lock: &str,
 ) -> Result<Vec<Option<StoredEntry>>, RecordsError> {
     let mut stored = vec![None; keys.len()];
     for (chunk_index, chunk) in keys.chunks(ROWS_PER_STATEMENT).enumerate() {
-        let sql = read_entries_sql(chunk.len(), lock);
+        let sql = read_entries_sql(engine, chunk.len(), lock);
         let mut query = sqlx::query(&sql);
         for (unit, direction, id) in chunk {
             query = query.bind(*unit).bind(*direction).bind(*id);
@@ -273,7 +253,7 @@ async fn read_entries(
 /// A join from the keys, not `(…) IN (VALUES …)`: SQLite answers the
 /// latter by scanning the whole ledger, the join by one index search per
 /// key (see the test below; PostgreSQL plans both as index scans).
-fn read_entries_sql(rows: usize, lock: &str) -> String {
+fn read_entries_sql(engine: Engine, rows: usize, lock: &str) -> String {
     let columns = ENTRY_COLUMNS
         .split(", ")
         .map(|column| format!("d.{column}"))
@@ -285,7 +265,7 @@ fn read_entries_sql(rows: usize, lock: &str) -> String {
          ON d.unit_code = k.unit_code AND d.direction = k.direction \
              AND d.document_id = k.document_id \
          ORDER BY d.unit_code, d.direction, d.document_id{lock}",
-        placeholders(rows, 3)
+        engine.placeholders(rows, 3)
     )
 }
 
@@ -293,17 +273,17 @@ fn read_entries_sql(rows: usize, lock: &str) -> String {
 /// when a new entry names a unit the registry does not hold.
 async fn refuse_unknown_units(
     connection: &mut AnyConnection,
+    engine: Engine,
     new: &[&Merged<'_>],
 ) -> Result<(), RecordsError> {
     let mut units: Vec<&str> = new.iter().map(|entry| entry.key.0).collect();
     units.dedup();
     let mut known = std::collections::HashSet::new();
     for chunk in units.chunks(ROWS_PER_STATEMENT) {
-        let list = (1..=chunk.len())
-            .map(|n| format!("${n}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!("SELECT code FROM units WHERE code IN ({list})");
+        let sql = format!(
+            "SELECT code FROM units WHERE code IN {}",
+            engine.placeholders(1, chunk.len())
+        );
         let mut query = sqlx::query(&sql);
         for unit in chunk {
             query = query.bind(*unit);
@@ -344,6 +324,7 @@ fn bind_row<'q>(
 /// order of `new`), whether it was inserted.
 async fn insert_entries(
     connection: &mut AnyConnection,
+    engine: Engine,
     new: &[&Merged<'_>],
 ) -> Result<Vec<bool>, RecordsError> {
     let mut inserted = vec![false; new.len()];
@@ -352,7 +333,7 @@ async fn insert_entries(
             "INSERT INTO documents ({WRITTEN_COLUMNS}) VALUES {} \
              ON CONFLICT (unit_code, direction, document_id) DO NOTHING \
              RETURNING unit_code, direction, document_id",
-            placeholders(chunk.len(), 16)
+            engine.placeholders(chunk.len(), 16)
         );
         let mut query = sqlx::query(&sql);
         for entry in chunk {
@@ -383,6 +364,7 @@ async fn insert_entries(
 /// transaction, `FOR UPDATE` on PostgreSQL); `updated_at` only moves forward.
 async fn update_entries(
     connection: &mut AnyConnection,
+    engine: Engine,
     changed: &[&Merged<'_>],
 ) -> Result<(), RecordsError> {
     for chunk in changed.chunks(ROWS_PER_STATEMENT) {
@@ -400,7 +382,7 @@ async fn update_entries(
                  leader_signature_sha256 = excluded.leader_signature_sha256, \
                  updated_at = CASE WHEN documents.updated_at < excluded.updated_at \
                      THEN excluded.updated_at ELSE documents.updated_at END",
-            placeholders(chunk.len(), 16)
+            engine.placeholders(chunk.len(), 16)
         );
         let mut query = sqlx::query(&sql);
         for entry in chunk {
@@ -423,7 +405,7 @@ mod tests {
             .expect("open");
         let sql = format!(
             "EXPLAIN QUERY PLAN {}",
-            read_entries_sql(2, &store.engine.row_lock_of("d"))
+            read_entries_sql(store.engine, 2, &store.engine.row_lock_of("d"))
         );
         let mut query = sqlx::query(&sql);
         for value in [

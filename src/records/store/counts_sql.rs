@@ -66,6 +66,7 @@ impl CountDeltas {
 /// [`ROWS_PER_STATEMENT`] rows, in (day, unit) order.
 pub(super) async fn apply_deltas(
     connection: &mut AnyConnection,
+    engine: Engine,
     deltas: &CountDeltas,
 ) -> Result<(), RecordsError> {
     let rows: Vec<(&(i64, String), &[i64; 6])> = deltas
@@ -88,7 +89,7 @@ pub(super) async fn apply_deltas(
                  organisation_signed = \
                      daily_counts.organisation_signed + excluded.organisation_signed, \
                  leader_signed = daily_counts.leader_signed + excluded.leader_signed",
-            placeholders(chunk.len(), 8)
+            engine.placeholders(chunk.len(), 8)
         );
         let mut query = sqlx::query(&sql);
         for ((day, unit), delta) in chunk {

@@ -8,6 +8,7 @@ use crate::records::SignatureEvidence;
 /// order; a digest stored before keeps its first row.
 pub(super) async fn insert_evidence(
     connection: &mut AnyConnection,
+    engine: Engine,
     records: &[&DocumentRecord],
 ) -> Result<(), RecordsError> {
     let evidence: Vec<(&DocumentRecord, Option<&str>, &str, &str)> = records
@@ -36,7 +37,7 @@ pub(super) async fn insert_evidence(
                  certificate_serial, signed_at) \
              VALUES {} \
              ON CONFLICT (signature_sha256) DO NOTHING",
-            placeholders(chunk.len(), 6)
+            engine.placeholders(chunk.len(), 6)
         );
         let mut query = sqlx::query(&sql);
         for (record, leader, serial, digest) in chunk {

@@ -114,6 +114,38 @@ impl Engine {
 
     /// What follows a `SELECT` that joins to the entries (aliased `alias`)
     /// about to be changed: only their rows are locked.
+    /// `(p, p, …), (p, …)`: `rows` groups of `width` parameter markers,
+    /// bound in the order they appear.
+    ///
+    /// SQLite gets anonymous `?` markers. A named or numbered marker (`$7`,
+    /// `?7`) goes into a list SQLite searches from its start, once for each
+    /// marker when it parses the statement and once for each parameter when
+    /// sqlx binds it: a 500-row insert of 16 columns spent more time there
+    /// than in writing its rows. PostgreSQL needs `$1, $2, …`.
+    pub(super) fn placeholders(self, rows: usize, width: usize) -> String {
+        let mut sql = String::with_capacity(rows * width * 5);
+        for row in 0..rows {
+            if row > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for column in 0..width {
+                if column > 0 {
+                    sql.push_str(", ");
+                }
+                match self {
+                    Self::Sqlite => sql.push('?'),
+                    Self::Postgres => {
+                        sql.push('$');
+                        sql.push_str(&(row * width + column + 1).to_string());
+                    }
+                }
+            }
+            sql.push(')');
+        }
+        sql
+    }
+
     fn row_lock_of(self, alias: &str) -> String {
         match self {
             Self::Sqlite => String::new(),
