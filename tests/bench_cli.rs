@@ -9,10 +9,33 @@ use support::server::{KysoServer, UNIT};
 fn the_load_generator_signs_through_the_server_and_reports_rates_that_add_up() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = KysoServer::start(&dir.path().join("data"), &[]);
+    let unary = measure(&server, &[], "Sign");
+    let streamed = measure(
+        &server,
+        &["--rpc", "sign-many", "--window", "8"],
+        "SignMany",
+    );
+
+    // Every measured document is a real, recorded signature.
+    let signed = server
+        .ledger_around_today()
+        .into_iter()
+        .filter(|entry| entry.unit_code == UNIT && entry.document_id.starts_with("bench-"))
+        .count();
+    assert!(
+        signed as f64 >= unary + streamed,
+        "{signed} bench entries in the ledger, {unary} + {streamed} documents reported"
+    );
+}
+
+/// Runs `kyso bench sign` with `extra` arguments for a second, checks its
+/// JSON report adds up and names `rpc`; the documents it measured.
+fn measure(server: &KysoServer, extra: &[&str], rpc: &str) -> f64 {
     let output = Command::new(env!("CARGO_BIN_EXE_kyso"))
         .args(["bench", "sign", "--server", &server.url])
         .args(["--issue", "--key-type", "p256", "--clients", "4"])
         .args(["--seconds", "1", "--json"])
+        .args(extra)
         .output()
         .expect("run kyso bench sign");
     assert!(
@@ -27,6 +50,12 @@ fn the_load_generator_signs_through_the_server_and_reports_rates_that_add_up() {
             .as_f64()
             .unwrap_or_else(|| panic!("{field} is a number in {report}"))
     };
+    assert!(
+        report["rpc"]
+            .as_str()
+            .is_some_and(|name| name.starts_with(rpc)),
+        "{report}"
+    );
     let documents = number("documents");
     assert!(documents > 0.0, "{report}");
     assert_eq!(number("failures"), 0.0);
@@ -50,14 +79,5 @@ fn the_load_generator_signs_through_the_server_and_reports_rates_that_add_up() {
         "{report}"
     );
 
-    // Every measured document is a real, recorded signature.
-    let signed = server
-        .ledger_around_today()
-        .into_iter()
-        .filter(|entry| entry.unit_code == UNIT && entry.document_id.starts_with("bench-"))
-        .count();
-    assert!(
-        signed as f64 >= documents,
-        "{signed} bench entries in the ledger, {documents} documents reported"
-    );
+    documents
 }

@@ -8,6 +8,13 @@
 //! queue, and a thread that finishes one job takes the next without
 //! sleeping. Under load that saves a thread wake-up per signature and
 //! leaves the runtime's workers a core when they need one.
+//!
+//! Results of small jobs are handed back a few at a time: each hand-off
+//! wakes a runtime worker, which on a small machine takes a core from the
+//! next signature for a moment. A thread that finishes a small job while
+//! more are queued holds its result until it has [`HOLD_AT_MOST`] or the
+//! queue runs dry, and always hands back what it holds before a job that
+//! is not small, so no result waits behind a long job.
 
 use std::panic::AssertUnwindSafe;
 
@@ -15,7 +22,26 @@ use tokio::sync::oneshot;
 
 use super::ApiError;
 
-type Job = Box<dyn FnOnce() + Send>;
+/// Work that answers how to hand its result back.
+type Work = Box<dyn FnOnce() -> HandBack + Send>;
+/// Sends a job's result to the task awaiting it (and wakes that task).
+type HandBack = Box<dyn FnOnce() + Send>;
+
+/// Most results of small jobs a thread holds before handing them back. With
+/// 128 signatures in flight on 2 cores (`kyso bench sign --rpc sign-many`,
+/// RSA-2048) holding up to 4 cut the runtime workers' context switches from
+/// 45,600 to 38,600 and their CPU time by a third over the same 4 s.
+const HOLD_AT_MOST: usize = 4;
+
+/// Jobs over at most this many bytes of input are small: signing or
+/// verifying them takes a few milliseconds at most.
+pub const SMALL_JOB_BYTES: usize = 1024 * 1024;
+
+struct Job {
+    work: Work,
+    /// Small: results held before it may wait until it is done.
+    small: bool,
+}
 
 /// Threads that run CPU-bound work for the async services. Cheap to clone;
 /// the threads stop once every clone is dropped and the queue is empty.
@@ -32,11 +58,7 @@ impl CpuPool {
             let queue = queue.clone();
             std::thread::Builder::new()
                 .name(format!("kyso-cpu-{index}"))
-                .spawn(move || {
-                    while let Ok(job) = queue.recv() {
-                        job();
-                    }
-                })?;
+                .spawn(move || work_through(&queue))?;
         }
         Ok(Self { jobs })
     }
@@ -52,10 +74,28 @@ impl CpuPool {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
+        self.run_sized(usize::MAX, work).await
+    }
+
+    /// [`CpuPool::run`] for work over `input_bytes` bytes: work over at most
+    /// [`SMALL_JOB_BYTES`] may have its result handed back together with
+    /// those of the next few small jobs.
+    pub async fn run_sized<T: Send + 'static>(
+        &self,
+        input_bytes: usize,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
         let (reply, answer) = oneshot::channel();
-        let job: Job = Box::new(move || {
-            let _ = reply.send(std::panic::catch_unwind(AssertUnwindSafe(work)));
+        let work: Work = Box::new(move || {
+            let result = std::panic::catch_unwind(AssertUnwindSafe(work));
+            Box::new(move || {
+                let _ = reply.send(result);
+            })
         });
+        let job = Job {
+            work,
+            small: input_bytes <= SMALL_JOB_BYTES,
+        };
         self.jobs
             .send(job)
             .map_err(|_| ApiError::TaskFailed("the CPU pool has stopped".to_string()))?;
@@ -68,6 +108,41 @@ impl CpuPool {
                 "the CPU pool dropped the work".to_string(),
             )),
         }
+    }
+}
+
+/// A pool thread: runs jobs until every sender is gone, handing results
+/// back as the module documentation says.
+fn work_through(queue: &flume::Receiver<Job>) {
+    let mut held: Vec<HandBack> = Vec::with_capacity(HOLD_AT_MOST);
+    loop {
+        let job = match queue.try_recv() {
+            Ok(job) => job,
+            Err(flume::TryRecvError::Empty) => {
+                hand_back(&mut held);
+                match queue.recv() {
+                    Ok(job) => job,
+                    Err(_) => return,
+                }
+            }
+            Err(flume::TryRecvError::Disconnected) => {
+                hand_back(&mut held);
+                return;
+            }
+        };
+        if !job.small {
+            hand_back(&mut held);
+        }
+        held.push((job.work)());
+        if !job.small || held.len() >= HOLD_AT_MOST {
+            hand_back(&mut held);
+        }
+    }
+}
+
+fn hand_back(held: &mut Vec<HandBack>) {
+    for hand_back in held.drain(..) {
+        hand_back();
     }
 }
 
@@ -94,6 +169,53 @@ mod tests {
             .collect();
         for (n, call) in (0u64..).zip(calls) {
             assert_eq!(call.await.expect("task").expect("runs"), n * n);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_small_jobs_result_is_handed_back_before_a_long_job_that_follows_it_runs() {
+        let pool = CpuPool::new(1).expect("thread");
+        let long_done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let small = {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                pool.run_sized(10, || {
+                    std::thread::sleep(std::time::Duration::from_millis(50))
+                })
+                .await
+            })
+        };
+        // Queued while the small job runs: its result must not wait for this.
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        let long = {
+            let (pool, long_done) = (pool.clone(), long_done.clone());
+            tokio::spawn(async move {
+                pool.run(move || {
+                    std::thread::sleep(std::time::Duration::from_millis(400));
+                    long_done.store(true, std::sync::atomic::Ordering::SeqCst);
+                })
+                .await
+            })
+        };
+        small.await.expect("task").expect("runs");
+        assert!(
+            !long_done.load(std::sync::atomic::Ordering::SeqCst),
+            "the small job's result waited for the long job"
+        );
+        long.await.expect("task").expect("runs");
+    }
+
+    #[tokio::test]
+    async fn held_results_of_small_jobs_all_arrive_when_the_queue_runs_dry() {
+        let pool = CpuPool::new(1).expect("thread");
+        let calls: Vec<_> = (0..HOLD_AT_MOST as u64 * 3 + 1)
+            .map(|n| {
+                let pool = pool.clone();
+                tokio::spawn(async move { pool.run_sized(1, move || n + 1).await })
+            })
+            .collect();
+        for (n, call) in (1u64..).zip(calls) {
+            assert_eq!(call.await.expect("task").expect("runs"), n);
         }
     }
 }

@@ -285,7 +285,9 @@ impl SigningApi {
         // runtime's worker threads.
         let signed: SignedDocument = self
             .cpu
-            .run(move || sign::sign_pdf(&parsed.pdf, &signer, &parsed.options, SystemTime::now()))
+            .run_sized(parsed.pdf.len(), move || {
+                sign::sign_pdf(&parsed.pdf, &signer, &parsed.options, SystemTime::now())
+            })
             .await?
             .map_err(ApiError::from)?;
         // Recorded (committed) before the answer: an acknowledged signature
