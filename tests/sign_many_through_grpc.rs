@@ -6,6 +6,7 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
 
 use kyso::api::proto::{SignRequest, SignerRole, sign_many_response};
 use support::server::{KysoServer, LEADER, UNIT, request};
@@ -174,4 +175,81 @@ fn a_client_that_leaves_mid_stream_does_not_stop_the_server_and_what_was_answere
         .expect("the server signs after the client left");
     assert!(after.pdf.starts_with(&pdf));
     assert!(server.is_running());
+}
+
+#[test]
+fn kyso_sign_many_signs_every_file_it_can_and_exits_2_naming_the_one_it_could_not() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some(base) = make_base_pdf(dir.path(), 1) else {
+        return;
+    };
+    let pdf = std::fs::read(&base).expect("read input");
+    let drafts = dir.path().join("drafts");
+    std::fs::create_dir_all(&drafts).expect("drafts dir");
+    let mut inputs = Vec::new();
+    for name in ["12-QD", "13-QD", "14-CV"] {
+        let path = drafts.join(format!("{name}.pdf"));
+        std::fs::write(&path, &pdf).expect("write draft");
+        inputs.push(path);
+    }
+    let broken = drafts.join("15-TB.pdf");
+    std::fs::write(&broken, b"%PDF-1.7\nnot really").expect("write broken draft");
+    inputs.push(broken.clone());
+    let server = KysoServer::start(&dir.path().join("data"), &[]);
+    let issued = dir.path().join("issued");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_kyso"))
+        .args(["sign-many", "--server", &server.url, "--unit", UNIT])
+        .args(["--as", "organisation", "--id-prefix", "2026/", "--json"])
+        .arg("--out-dir")
+        .arg(&issued)
+        .args(&inputs)
+        .output()
+        .expect("run kyso sign-many");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a refused file is bad input: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("the report is JSON");
+    let files = report.as_array().expect("one entry per file");
+    assert_eq!(files.len(), inputs.len());
+    for (entry, input) in files.iter().zip(&inputs) {
+        assert_eq!(entry["input"].as_str(), input.to_str());
+        if *input == broken {
+            assert!(entry["output"].is_null(), "{entry}");
+            assert_eq!(entry["error_code"], "InvalidArgument", "{entry}");
+            assert!(!issued.join("15-TB.pdf").exists());
+        } else {
+            let signed = issued.join(input.file_name().expect("name"));
+            assert_eq!(entry["output"].as_str(), signed.to_str(), "{entry}");
+            let bytes = std::fs::read(&signed).expect("signed file written");
+            assert!(bytes.starts_with(&pdf));
+        }
+    }
+    assert_validated_by_peers(&issued.join("12-QD.pdf"), &server.root_pem(), 1);
+
+    let ledger: BTreeSet<String> = server
+        .ledger_around_today()
+        .into_iter()
+        .map(|entry| entry.document_id)
+        .collect();
+    for id in ["2026/12-QD", "2026/13-QD", "2026/14-CV"] {
+        assert!(ledger.contains(id), "{id} is recorded under its file name");
+    }
+    assert!(!ledger.contains("2026/15-TB"));
+
+    // Two inputs with one name would clash: refused before anything is signed.
+    let clash = Command::new(env!("CARGO_BIN_EXE_kyso"))
+        .args(["sign-many", "--server", &server.url, "--unit", UNIT])
+        .args(["--as", "organisation", "--out-dir"])
+        .arg(dir.path().join("elsewhere"))
+        .arg(&inputs[0])
+        .arg(&inputs[0])
+        .output()
+        .expect("run kyso sign-many");
+    assert_eq!(clash.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&clash.stderr).contains("would clash"));
 }

@@ -7,6 +7,7 @@ mod record;
 mod report;
 mod serve;
 mod sign;
+mod sign_many;
 mod sign_stream;
 mod units;
 mod verify;
@@ -33,6 +34,9 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Sign a PDF, through a running server or offline with a key file.
     Sign(Box<sign::SignArgs>),
+    /// Sign many PDFs through a running server on one stream, each recorded
+    /// under its own document id (its file name).
+    SignMany(sign_many::SignManyArgs),
     /// Verify the signatures of a PDF and report the facts and the verdict.
     Verify(verify::VerifyArgs),
     /// List, add and import the units a server records for.
@@ -94,6 +98,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
         Command::Sign(args) => sign::run(*args).map(|()| ExitCode::SUCCESS),
+        Command::SignMany(args) => sign_many::run(args).map(|()| ExitCode::SUCCESS),
         Command::Verify(args) => verify::run(args),
         Command::Units(args) => units::run(args).map(|()| ExitCode::SUCCESS),
         Command::Record(args) => record::run(args).map(|()| ExitCode::SUCCESS),
