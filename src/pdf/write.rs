@@ -5,6 +5,7 @@
 //! document's signature. Streams, reals and literal strings that need
 //! escapes, all rare in the objects a signature rewrites, are left to lopdf.
 
+use super::reader::RawDictionary;
 use lopdf::{Object, ObjectId, StringFormat, Writer};
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789ABCDEF";
@@ -85,6 +86,30 @@ pub(super) fn entry(out: &mut Vec<u8>, key: &[u8], value: &Object) {
     object(out, value);
 }
 
+/// A dictionary of the input with the entries `set` set: its other entries
+/// copied as their bytes are (a key written twice stays so, read as it was
+/// read before), then `set`'s, each replacing every entry of its key.
+pub(super) fn dictionary_with(
+    out: &mut Vec<u8>,
+    source: &RawDictionary,
+    set: &[(&'static [u8], Object)],
+) {
+    let keys: Vec<&[u8]> = set.iter().map(|(key, _)| *key).collect();
+    out.extend_from_slice(b"<<");
+    for (name, value, replaced) in source.entries(&keys) {
+        if !replaced {
+            out.push(b'/');
+            out.extend_from_slice(name);
+            out.push(b' ');
+            out.extend_from_slice(value);
+        }
+    }
+    for (key, value) in set {
+        entry(out, key, value);
+    }
+    out.extend_from_slice(b">>");
+}
+
 /// Whether lopdf escapes bytes of `text` in a literal string.
 fn needs_escapes(text: &[u8]) -> bool {
     text.iter()
@@ -151,12 +176,7 @@ pub(super) fn unsigned(out: &mut Vec<u8>, value: u64) {
 /// `value` in decimal, left-padded with zeros to `width` digits (the fixed
 /// fields of a cross-reference entry, §7.5.4).
 pub(super) fn zero_padded(out: &mut Vec<u8>, value: u64, width: usize) {
-    let start = out.len();
-    unsigned(out, value);
-    let digits = out.len() - start;
-    if digits < width {
-        out.splice(start..start, std::iter::repeat_n(b'0', width - digits));
-    }
+    crate::datetime::zero_padded(out, value, width);
 }
 
 /// An indirect reference (§7.3.10): `number generation R`.
