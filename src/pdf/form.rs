@@ -276,16 +276,13 @@ pub(super) fn write_text_string(out: &mut Vec<u8>, text: &str) {
         out.extend_from_slice(b"<FEFF");
         for unit in text.encode_utf16() {
             let [high, low] = unit.to_be_bytes();
-            for byte in [high, low] {
-                out.push(HEX_DIGITS[usize::from(byte >> 4)]);
-                out.push(HEX_DIGITS[usize::from(byte & 0x0f)]);
-            }
+            let [a, b] = super::write::HEX_PAIRS[usize::from(high)];
+            let [c, d] = super::write::HEX_PAIRS[usize::from(low)];
+            out.extend_from_slice(&[a, b, c, d]);
         }
         out.push(b'>');
     }
 }
-
-const HEX_DIGITS: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Decodes a PDF text string (UTF-16BE with a byte-order mark, else
 /// PDFDocEncoding read as Latin-1).

@@ -270,9 +270,7 @@ fn write_revision_with_contents(
     out.push(b'<');
     let hex_start = out.len();
     out.resize(hex_start + contents_len - 2, b'0');
-    for (pair, byte) in out[hex_start..].chunks_exact_mut(2).zip(cms_der) {
-        pair.copy_from_slice(&write::HEX_PAIRS[usize::from(*byte)]);
-    }
+    write::hex_into(&mut out[hex_start..], cms_der);
     out.push(b'>');
     out.extend_from_slice(after);
 }

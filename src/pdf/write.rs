@@ -94,10 +94,9 @@ pub(super) fn dictionary_with(
     source: &RawDictionary,
     set: &[(&'static [u8], Object)],
 ) {
-    let keys: Vec<&[u8]> = set.iter().map(|(key, _)| *key).collect();
     out.extend_from_slice(b"<<");
-    for (name, value, replaced) in source.entries(&keys) {
-        if !replaced {
+    for (name, value) in source.entries() {
+        if !set.iter().any(|(key, _)| RawDictionary::name_is(name, key)) {
             out.push(b'/');
             out.extend_from_slice(name);
             out.push(b' ');
@@ -158,6 +157,24 @@ pub(super) fn hex_string(out: &mut Vec<u8>, bytes: &[u8]) {
         out.extend_from_slice(&HEX_PAIRS[usize::from(byte)]);
     }
     out.push(b'>');
+}
+
+/// Writes `bytes` in upper-case hex over the start of `out`, which holds at
+/// least twice as many bytes.
+pub(super) fn hex_into(out: &mut [u8], bytes: &[u8]) {
+    // Four bytes a step: a CMS is thousands of bytes long.
+    let mut quads = bytes.chunks_exact(4);
+    let mut slots = out.chunks_exact_mut(8);
+    for (slot, quad) in slots.by_ref().zip(quads.by_ref()) {
+        for (pair, byte) in slot.chunks_exact_mut(2).zip(quad) {
+            pair.copy_from_slice(&HEX_PAIRS[usize::from(*byte)]);
+        }
+    }
+    let written = 2 * (bytes.len() - quads.remainder().len());
+    let rest = out.get_mut(written..).unwrap_or_default();
+    for (pair, byte) in rest.chunks_exact_mut(2).zip(quads.remainder()) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(*byte)]);
+    }
 }
 
 /// An integer in decimal.
@@ -259,6 +276,21 @@ mod tests {
                 String::from_utf8_lossy(&by_kyso(object)),
                 String::from_utf8_lossy(&by_lopdf(object))
             );
+        }
+    }
+
+    #[test]
+    fn bytes_are_written_as_hex_over_the_start_of_the_slot() {
+        let bytes: Vec<u8> = (0..=255).rev().collect();
+        for len in 0..20 {
+            let mut slot = vec![b'0'; 2 * len + 3];
+            hex_into(&mut slot, &bytes[..len]);
+            let mut expected = Vec::new();
+            hex_string(&mut expected, &bytes[..len]);
+            expected.pop();
+            expected.remove(0);
+            expected.extend_from_slice(b"000");
+            assert_eq!(slot, expected, "{len}");
         }
     }
 

@@ -51,23 +51,24 @@ impl RawDictionary {
     }
 
     /// The entries, in order, as the bytes of their names (escapes as
-    /// written, without the `/`) and of their values, and whether the name
-    /// decodes to one of `keys`.
-    pub(crate) fn entries<'d>(
-        &'d self,
-        keys: &'d [&'d [u8]],
-    ) -> impl Iterator<Item = (&'d [u8], &'d [u8], bool)> + 'd {
-        self.entries.iter().map(move |entry| {
+    /// written, without the `/`; see [`name_is`](Self::name_is)) and of
+    /// their values.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.entries.iter().map(|entry| {
             let name = self.source.get(entry.key.clone()).unwrap_or_default();
             let value = self.source.get(entry.value.clone()).unwrap_or_default();
-            let listed = keys.iter().any(|key| self.key_is(entry, key));
-            (name, value, listed)
+            (name, value)
         })
     }
 
-    /// Whether `entry`'s name decodes to `key` (§7.3.5: `#xx` escapes).
+    /// Whether `entry`'s name decodes to `key`.
     fn key_is(&self, entry: &RawEntry, key: &[u8]) -> bool {
-        let name = self.source.get(entry.key.clone()).unwrap_or_default();
+        Self::name_is(self.source.get(entry.key.clone()).unwrap_or_default(), key)
+    }
+
+    /// Whether a name as written (without its `/`) decodes to `key`
+    /// (§7.3.5: `#xx` escapes).
+    pub(crate) fn name_is(name: &[u8], key: &[u8]) -> bool {
         if !name.contains(&b'#') {
             return name == key;
         }

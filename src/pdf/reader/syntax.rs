@@ -200,7 +200,7 @@ impl<'a> Lexer<'a> {
             return Err(self.error("dictionary expected"));
         }
         self.pos += 2;
-        let mut entries = Vec::new();
+        let mut entries = Vec::with_capacity(8);
         loop {
             self.skip_whitespace();
             match (self.peek(), self.peek_at(1)) {
