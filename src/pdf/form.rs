@@ -2,6 +2,7 @@
 //! a new signature field whose widget sits on a page, listed in the AcroForm.
 
 use super::input::InputDocument;
+use super::reader::RawDictionary;
 use super::{Lookup, PdfError, SignatureSpec};
 use lopdf::{Dictionary, Object, ObjectId};
 use std::collections::BTreeMap;
@@ -23,20 +24,32 @@ pub(super) struct FieldPlan {
     pub page_id: ObjectId,
     /// Existing objects written again with changes, and new objects other
     /// than the signature dictionary and the widget (AcroForm, arrays).
-    pub objects: BTreeMap<ObjectId, Object>,
+    pub objects: BTreeMap<ObjectId, Rewritten>,
     /// One past the highest object number used.
     pub next_object_number: u32,
+}
+
+/// An object the revision writes.
+pub(super) enum Rewritten {
+    /// A new or rebuilt object.
+    Object(Object),
+    /// A dictionary of the input with some entries set: the others are
+    /// copied as their bytes are.
+    Dictionary {
+        source: RawDictionary,
+        set: Vec<(&'static [u8], Object)>,
+    },
 }
 
 pub(super) fn plan_signature_field(
     input: &InputDocument,
     spec: &SignatureSpec,
 ) -> Result<FieldPlan, PdfError> {
-    let catalog = input.dictionary(input.root, "catalog")?;
+    let catalog = input.raw_dictionary(input.root, "catalog")?;
     refuse_if_certified_without_changes(input, &catalog)?;
 
     let page = spec.page.unwrap_or(1);
-    let (page_id, mut page_dict) = input.document.page_of(&catalog, page)?;
+    let (page_id, page_dict) = input.document.page_of(&catalog, page)?;
 
     let mut next = input.next_object_number;
     let mut allocate = || {
@@ -50,43 +63,57 @@ pub(super) fn plan_signature_field(
 
     // The AcroForm: an indirect dictionary is rewritten in place; a direct
     // one (or none) becomes a new indirect object named by a new catalog.
-    let (acroform_id, mut acroform) = match catalog.lookup(b"AcroForm") {
-        Some(Object::Reference(id)) => (*id, input.dictionary(*id, "AcroForm")?),
-        Some(Object::Dictionary(direct)) => (allocate(), direct.clone()),
+    let (acroform_id, mut acroform, indirect) = match catalog.get(b"AcroForm")? {
+        Some(Object::Reference(id)) => (id, input.dictionary(id, "AcroForm")?, true),
+        Some(Object::Dictionary(direct)) => (allocate(), direct, false),
         Some(_) => return Err(PdfError::Malformed { what: "AcroForm" }),
-        None => (allocate(), Dictionary::new()),
+        None => (allocate(), Dictionary::new(), false),
     };
-    if !matches!(catalog.lookup(b"AcroForm"), Some(Object::Reference(_))) {
-        let mut new_catalog = catalog;
-        new_catalog.set("AcroForm", Object::Reference(acroform_id));
-        objects.insert(input.root, Object::Dictionary(new_catalog));
+    if !indirect {
+        objects.insert(
+            input.root,
+            Rewritten::Dictionary {
+                source: catalog,
+                set: vec![(b"AcroForm", Object::Reference(acroform_id))],
+            },
+        );
     }
 
     let field_name = choose_field_name(input, &acroform, spec.field_name.as_deref())?;
-    append_to_array(
+    let fields = appended(
         input,
-        &mut acroform,
-        b"Fields",
+        acroform.lookup(b"Fields"),
         widget_id,
         &mut objects,
         "AcroForm /Fields",
     )?;
+    if let Some(fields) = fields {
+        acroform.set("Fields", fields);
+    }
     let flags = acroform
         .lookup(b"SigFlags")
         .and_then(|flags| flags.as_i64().ok())
         .unwrap_or(0);
     acroform.set("SigFlags", Object::Integer(flags | SIG_FLAGS));
-    objects.insert(acroform_id, Object::Dictionary(acroform));
+    objects.insert(acroform_id, Rewritten::Object(Object::Dictionary(acroform)));
 
-    append_to_array(
+    let annots = appended(
         input,
-        &mut page_dict,
-        b"Annots",
+        page_dict.get(b"Annots")?.as_ref(),
         widget_id,
         &mut objects,
         "page /Annots",
     )?;
-    objects.insert(page_id, Object::Dictionary(page_dict));
+    objects.insert(
+        page_id,
+        Rewritten::Dictionary {
+            source: page_dict,
+            set: annots
+                .map(|annots| (&b"Annots"[..], annots))
+                .into_iter()
+                .collect(),
+        },
+    );
 
     Ok(FieldPlan {
         field_name,
@@ -116,37 +143,38 @@ pub(super) fn write_widget(out: &mut Vec<u8>, plan: &FieldPlan) {
     out.extend_from_slice(b">>");
 }
 
-/// Adds `item` to the array under `key` in `dictionary`: an indirect array
-/// is rewritten as its own object, a direct one is extended, a missing one
-/// is created.
-fn append_to_array(
+/// Adds `item` to the array `current` (a dictionary's value): an indirect
+/// array is rewritten as its own object, and `None` returned; a direct one
+/// is returned extended, a missing one created.
+fn appended(
     input: &InputDocument,
-    dictionary: &mut Dictionary,
-    key: &[u8],
+    current: Option<&Object>,
     item: ObjectId,
-    objects: &mut BTreeMap<ObjectId, Object>,
+    objects: &mut BTreeMap<ObjectId, Rewritten>,
     what: &'static str,
-) -> Result<(), PdfError> {
-    match dictionary.lookup_mut(key) {
-        Some(Object::Array(items)) => items.push(Object::Reference(item)),
+) -> Result<Option<Object>, PdfError> {
+    match current {
+        Some(Object::Array(items)) => {
+            let mut items = items.clone();
+            items.push(Object::Reference(item));
+            Ok(Some(Object::Array(items)))
+        }
         Some(Object::Reference(array_id)) => {
             let array_id = *array_id;
             let mut items = match objects.get(&array_id) {
-                Some(Object::Array(items)) => items.clone(),
+                Some(Rewritten::Object(Object::Array(items))) => items.clone(),
                 _ => match input.document.object(array_id)? {
                     Object::Array(items) => items,
                     _ => return Err(PdfError::Malformed { what }),
                 },
             };
             items.push(Object::Reference(item));
-            objects.insert(array_id, Object::Array(items));
+            objects.insert(array_id, Rewritten::Object(Object::Array(items)));
+            Ok(None)
         }
-        Some(Object::Null) | None => {
-            dictionary.set(key.to_vec(), Object::Array(vec![Object::Reference(item)]))
-        }
-        Some(_) => return Err(PdfError::Malformed { what }),
+        Some(Object::Null) | None => Ok(Some(Object::Array(vec![Object::Reference(item)]))),
+        Some(_) => Err(PdfError::Malformed { what }),
     }
-    Ok(())
 }
 
 /// The requested name if free, else the first free `SignatureN`.
@@ -198,9 +226,10 @@ fn top_level_field_names(
 /// ISO 32000-2 §12.8.4: a DocMDP signature with /P 1 permits no change at all.
 fn refuse_if_certified_without_changes(
     input: &InputDocument,
-    catalog: &Dictionary,
+    catalog: &RawDictionary,
 ) -> Result<(), PdfError> {
-    let Object::Dictionary(permissions) = input.entry(catalog, b"Perms")? else {
+    let permissions = catalog.get(b"Perms")?.unwrap_or(Object::Null);
+    let Object::Dictionary(permissions) = input.resolve(&permissions)? else {
         return Ok(());
     };
     let Object::Dictionary(signature) = input.entry(&permissions, b"DocMDP")? else {
@@ -247,16 +276,13 @@ pub(super) fn write_text_string(out: &mut Vec<u8>, text: &str) {
         out.extend_from_slice(b"<FEFF");
         for unit in text.encode_utf16() {
             let [high, low] = unit.to_be_bytes();
-            for byte in [high, low] {
-                out.push(HEX_DIGITS[usize::from(byte >> 4)]);
-                out.push(HEX_DIGITS[usize::from(byte & 0x0f)]);
-            }
+            let [a, b] = super::write::HEX_PAIRS[usize::from(high)];
+            let [c, d] = super::write::HEX_PAIRS[usize::from(low)];
+            out.extend_from_slice(&[a, b, c, d]);
         }
         out.push(b'>');
     }
 }
-
-const HEX_DIGITS: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Decodes a PDF text string (UTF-16BE with a byte-order mark, else
 /// PDFDocEncoding read as Latin-1).

@@ -1,6 +1,6 @@
 //! Reading the input PDF: what an incremental update needs to know about it.
 
-use super::reader::LazyDocument;
+use super::reader::{LazyDocument, RawDictionary};
 use super::{Lookup, PdfError};
 use lopdf::{Dictionary, Object, ObjectId};
 
@@ -54,6 +54,17 @@ impl<'a> InputDocument<'a> {
             Object::Dictionary(dictionary) => Ok(dictionary),
             _ => Err(PdfError::Malformed { what }),
         }
+    }
+
+    /// A dictionary object by id, read as its entries' bytes.
+    pub fn raw_dictionary(
+        &self,
+        id: ObjectId,
+        what: &'static str,
+    ) -> Result<RawDictionary, PdfError> {
+        self.document
+            .dictionary(id)?
+            .ok_or(PdfError::Malformed { what })
     }
 
     /// Follows a reference (if it is one) to the object; a reference to

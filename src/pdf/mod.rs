@@ -31,17 +31,11 @@ use std::time::SystemTime;
 trait Lookup {
     /// The value under `key`, if any.
     fn lookup(&self, key: &[u8]) -> Option<&Object>;
-    /// The value under `key`, if any, to change in place.
-    fn lookup_mut(&mut self, key: &[u8]) -> Option<&mut Object>;
 }
 
 impl Lookup for Dictionary {
     fn lookup(&self, key: &[u8]) -> Option<&Object> {
         self.as_hashmap().get(key)
-    }
-
-    fn lookup_mut(&mut self, key: &[u8]) -> Option<&mut Object> {
-        self.as_hashmap_mut().get_mut(key)
     }
 }
 
@@ -129,15 +123,18 @@ pub struct SignatureSpec {
 }
 
 /// A PDF with the signature revision appended and its `/Contents` reserved:
-/// the input, unchanged, then the revision.
+/// the input, unchanged, then the revision. The placeholder itself is not
+/// held: it is outside the signed byte ranges, and [`PreparedPdf::embed`]
+/// writes the CMS in its place, so each of its bytes is written once.
 #[derive(Debug, Clone)]
 pub struct PreparedPdf {
     input: Input,
+    /// The revision without the `/Contents` hex string.
     revision: Vec<u8>,
-    /// Offset in `revision` of the `<` that opens the `/Contents` hex string.
-    contents_start: usize,
-    /// Offset in `revision` just past the `>` that closes it.
-    contents_end: usize,
+    /// Offset in `revision` where the `<` that opens `/Contents` goes.
+    contents_at: usize,
+    /// Bytes of the `/Contents` hex string, `<` and `>` included.
+    contents_len: usize,
     field_name: String,
     page: u32,
 }
@@ -174,21 +171,18 @@ impl PreparedPdf {
     /// The byte ranges the signature covers, in order: everything but
     /// `/Contents` (the input, then the revision around the placeholder).
     pub fn signed_ranges(&self) -> [&[u8]; 3] {
-        [
-            self.input.bytes(),
-            &self.revision[..self.contents_start],
-            &self.revision[self.contents_end..],
-        ]
+        let (before, after) = self.revision.split_at(self.contents_at);
+        [self.input.bytes(), before, after]
     }
 
     /// The `/ByteRange` values.
     pub fn byte_range(&self) -> [usize; 4] {
-        let base = self.input.bytes().len();
+        let contents_start = self.input.bytes().len() + self.contents_at;
         [
             0,
-            base + self.contents_start,
-            base + self.contents_end,
-            self.revision.len() - self.contents_end,
+            contents_start,
+            contents_start + self.contents_len,
+            self.revision.len() - self.contents_at,
         ]
     }
 
@@ -204,44 +198,81 @@ impl PreparedPdf {
 
     /// Bytes the placeholder can hold.
     pub fn capacity(&self) -> usize {
-        (self.contents_end - self.contents_start - 2) / 2
+        (self.contents_len - 2) / 2
     }
 
     /// Writes the DER CMS into the placeholder (hex, zero-padded) and returns
     /// the signed PDF. Fails, never truncates, when the CMS is too large.
     pub fn embed(self, cms_der: &[u8]) -> Result<Vec<u8>, PdfError> {
-        let parts = self.embed_parts(cms_der)?;
-        Ok(match Arc::try_unwrap(parts.input) {
-            Ok(mut whole) => {
-                whole.extend_from_slice(&parts.revision);
+        self.check_fits(cms_der)?;
+        let mut whole = match self.input {
+            // The copy was made with room for the revision.
+            Input::Owned(bytes) => bytes,
+            Input::Shared(shared) => {
+                let mut whole =
+                    Vec::with_capacity(shared.len() + self.revision.len() + self.contents_len);
+                whole.extend_from_slice(&shared);
                 whole
             }
-            Err(shared) => [shared.as_slice(), &parts.revision].concat(),
-        })
+        };
+        write_revision_with_contents(
+            &mut whole,
+            &self.revision,
+            self.contents_at,
+            self.contents_len,
+            cms_der,
+        );
+        Ok(whole)
     }
 
     /// [`embed`](Self::embed), returning the input and the revision apart,
     /// so a large document is never copied whole.
-    pub fn embed_parts(mut self, cms_der: &[u8]) -> Result<SignedParts, PdfError> {
+    pub fn embed_parts(self, cms_der: &[u8]) -> Result<SignedParts, PdfError> {
+        self.check_fits(cms_der)?;
+        let mut revision = Vec::with_capacity(self.revision.len() + self.contents_len);
+        write_revision_with_contents(
+            &mut revision,
+            &self.revision,
+            self.contents_at,
+            self.contents_len,
+            cms_der,
+        );
+        let input = match self.input {
+            Input::Owned(bytes) => Arc::new(bytes),
+            Input::Shared(bytes) => bytes,
+        };
+        Ok(SignedParts { input, revision })
+    }
+
+    fn check_fits(&self, cms_der: &[u8]) -> Result<(), PdfError> {
         if cms_der.len() > self.capacity() {
             return Err(PdfError::SignatureTooLarge {
                 needed: cms_der.len(),
                 reserved: self.capacity(),
             });
         }
-        let hex = &mut self.revision[self.contents_start + 1..self.contents_end - 1];
-        for (pair, byte) in hex.chunks_exact_mut(2).zip(cms_der) {
-            pair.copy_from_slice(&write::HEX_PAIRS[usize::from(*byte)]);
-        }
-        let input = match self.input {
-            Input::Owned(bytes) => Arc::new(bytes),
-            Input::Shared(bytes) => bytes,
-        };
-        Ok(SignedParts {
-            input,
-            revision: self.revision,
-        })
+        Ok(())
     }
+}
+
+/// Appends `revision` to `out` with the `/Contents` hex string of
+/// `contents_len` bytes at `contents_at`: the CMS in upper-case hex, padded
+/// with zeros (ISO 32000-2 §12.8.1: the padding is part of the value).
+fn write_revision_with_contents(
+    out: &mut Vec<u8>,
+    revision: &[u8],
+    contents_at: usize,
+    contents_len: usize,
+    cms_der: &[u8],
+) {
+    let (before, after) = revision.split_at(contents_at);
+    out.extend_from_slice(before);
+    out.push(b'<');
+    let hex_start = out.len();
+    out.resize(hex_start + contents_len - 2, b'0');
+    write::hex_into(&mut out[hex_start..], cms_der);
+    out.push(b'>');
+    out.extend_from_slice(after);
 }
 
 /// Appends a revision to `input` that adds an invisible signature field and
@@ -249,8 +280,9 @@ impl PreparedPdf {
 /// `spec.contents_capacity` bytes; the input's bytes are kept unchanged.
 pub fn prepare_signature(input: &[u8], spec: &SignatureSpec) -> Result<PreparedPdf, PdfError> {
     let revision = write_revision(input, spec)?;
-    // The copy has room for the revision: the signed file is built in it.
-    let mut owned = Vec::with_capacity(input.len() + revision.bytes.len());
+    // The copy has room for the revision and its `/Contents`: the signed
+    // file is built in it.
+    let mut owned = Vec::with_capacity(input.len() + revision.bytes.len() + revision.contents_len);
     owned.extend_from_slice(input);
     Ok(prepared(Input::Owned(owned), revision))
 }
@@ -278,8 +310,8 @@ fn prepared(input: Input, revision: update::SignatureRevision) -> PreparedPdf {
     PreparedPdf {
         input,
         revision: revision.bytes,
-        contents_start: revision.contents_start,
-        contents_end: revision.contents_end,
+        contents_at: revision.contents_at,
+        contents_len: revision.contents_len,
         field_name: revision.field_name,
         page: revision.page,
     }

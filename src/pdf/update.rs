@@ -2,7 +2,7 @@
 //! §7.5.6): new and changed objects, a cross-reference section of the same
 //! kind as the input's last one, and a trailer whose `/Prev` chains back.
 
-use super::form::{FieldPlan, write_text_string, write_widget};
+use super::form::{FieldPlan, Rewritten, write_text_string, write_widget};
 use super::input::InputDocument;
 use super::{Lookup, PdfError, SignatureSpec, write};
 use crate::datetime::write_pdf_date;
@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 /// Room for the three `/ByteRange` numbers after the leading 0, each up to
 /// ten digits (files up to 9,999,999,999 bytes).
 const BYTE_RANGE_PLACEHOLDER: &[u8] = b"0 0000000000 0000000000 0000000000";
+/// Room for a revision without its `/Contents`: a few rewritten objects and
+/// the cross-reference section (a larger one only reallocates).
+const REVISION_CAPACITY: usize = 4096;
 
 /// Writes the revision that follows `input`; offsets in it count from the
 /// start of `input` (the revision is appended to it unchanged).
@@ -21,7 +24,7 @@ pub(super) fn write_signature_revision(
     plan: FieldPlan,
     spec: &SignatureSpec,
 ) -> Result<SignatureRevision, PdfError> {
-    let mut out = Vec::with_capacity(2 * spec.contents_capacity + 8192);
+    let mut out = Vec::with_capacity(REVISION_CAPACITY);
     if !matches!(input.last(), Some(b'\n' | b'\r')) {
         out.push(b'\n');
     }
@@ -40,11 +43,12 @@ pub(super) fn write_signature_revision(
     let byte_range_at = out.len();
     out.extend_from_slice(BYTE_RANGE_PLACEHOLDER);
     out.extend_from_slice(b"] /Contents ");
-    let contents_start = out.len();
-    out.push(b'<');
-    out.resize(out.len() + 2 * spec.contents_capacity, b'0');
-    out.push(b'>');
-    let contents_end = out.len();
+    // The hex string goes here when the CMS is embedded; offsets past it
+    // count its bytes as if they were there.
+    let contents_at = out.len();
+    let contents_len = 2 * spec.contents_capacity + 2;
+    // From here on, where `out` would start were the hex string in it.
+    let base = base + contents_len;
     // A PDF date has no byte a literal string must escape.
     out.extend_from_slice(b" /M (");
     write_pdf_date(&mut out, spec.signing_time);
@@ -71,7 +75,10 @@ pub(super) fn write_signature_revision(
     for (&id, object) in &plan.objects {
         offsets.insert(id.0, (base + out.len(), id.1));
         write::object_header(&mut out, id);
-        write::object(&mut out, object);
+        match object {
+            Rewritten::Object(object) => write::object(&mut out, object),
+            Rewritten::Dictionary { source, set } => write::dictionary_with(&mut out, source, set),
+        }
         out.extend_from_slice(b"\nendobj\n");
     }
 
@@ -81,13 +88,13 @@ pub(super) fn write_signature_revision(
         write_xref_table(&mut out, base, &offsets, plan.next_object_number, document);
     }
 
-    let length = out.len();
+    let contents_start = input.len() + contents_at;
     let mut byte_range = Vec::with_capacity(BYTE_RANGE_PLACEHOLDER.len());
     byte_range.extend_from_slice(b"0");
     for value in [
-        base + contents_start,
-        base + contents_end,
-        length - contents_end,
+        contents_start,
+        contents_start + contents_len,
+        out.len() - contents_at,
     ] {
         byte_range.push(b' ');
         write::unsigned(&mut byte_range, value as u64);
@@ -98,21 +105,23 @@ pub(super) fn write_signature_revision(
 
     Ok(SignatureRevision {
         bytes: out,
-        contents_start,
-        contents_end,
+        contents_at,
+        contents_len,
         field_name: plan.field_name,
         page: plan.page,
     })
 }
 
-/// The bytes appended to the input, with the place of `/Contents` in them.
+/// The bytes appended to the input, but for the `/Contents` hex string,
+/// with the place of that string in them.
 pub(super) struct SignatureRevision {
-    /// The revision (starting with a line break when the input lacks one).
+    /// The revision (starting with a line break when the input lacks one)
+    /// without the `/Contents` hex string.
     pub(super) bytes: Vec<u8>,
-    /// Offset in `bytes` of the `<` that opens `/Contents`.
-    pub(super) contents_start: usize,
-    /// Offset in `bytes` just past the closing `>`.
-    pub(super) contents_end: usize,
+    /// Offset in `bytes` where the `<` that opens `/Contents` goes.
+    pub(super) contents_at: usize,
+    /// Bytes of the hex string, `<` and `>` included.
+    pub(super) contents_len: usize,
     pub(super) field_name: String,
     pub(super) page: u32,
 }

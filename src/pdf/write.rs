@@ -5,6 +5,7 @@
 //! document's signature. Streams, reals and literal strings that need
 //! escapes, all rare in the objects a signature rewrites, are left to lopdf.
 
+use super::reader::RawDictionary;
 use lopdf::{Object, ObjectId, StringFormat, Writer};
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789ABCDEF";
@@ -85,6 +86,29 @@ pub(super) fn entry(out: &mut Vec<u8>, key: &[u8], value: &Object) {
     object(out, value);
 }
 
+/// A dictionary of the input with the entries `set` set: its other entries
+/// copied as their bytes are (a key written twice stays so, read as it was
+/// read before), then `set`'s, each replacing every entry of its key.
+pub(super) fn dictionary_with(
+    out: &mut Vec<u8>,
+    source: &RawDictionary,
+    set: &[(&'static [u8], Object)],
+) {
+    out.extend_from_slice(b"<<");
+    for (name, value) in source.entries() {
+        if !set.iter().any(|(key, _)| RawDictionary::name_is(name, key)) {
+            out.push(b'/');
+            out.extend_from_slice(name);
+            out.push(b' ');
+            out.extend_from_slice(value);
+        }
+    }
+    for (key, value) in set {
+        entry(out, key, value);
+    }
+    out.extend_from_slice(b">>");
+}
+
 /// Whether lopdf escapes bytes of `text` in a literal string.
 fn needs_escapes(text: &[u8]) -> bool {
     text.iter()
@@ -135,6 +159,24 @@ pub(super) fn hex_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'>');
 }
 
+/// Writes `bytes` in upper-case hex over the start of `out`, which holds at
+/// least twice as many bytes.
+pub(super) fn hex_into(out: &mut [u8], bytes: &[u8]) {
+    // Four bytes a step: a CMS is thousands of bytes long.
+    let mut quads = bytes.chunks_exact(4);
+    let mut slots = out.chunks_exact_mut(8);
+    for (slot, quad) in slots.by_ref().zip(quads.by_ref()) {
+        for (pair, byte) in slot.chunks_exact_mut(2).zip(quad) {
+            pair.copy_from_slice(&HEX_PAIRS[usize::from(*byte)]);
+        }
+    }
+    let written = 2 * (bytes.len() - quads.remainder().len());
+    let rest = out.get_mut(written..).unwrap_or_default();
+    for (pair, byte) in rest.chunks_exact_mut(2).zip(quads.remainder()) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(*byte)]);
+    }
+}
+
 /// An integer in decimal.
 pub(super) fn integer(out: &mut Vec<u8>, value: i64) {
     if value < 0 {
@@ -151,12 +193,7 @@ pub(super) fn unsigned(out: &mut Vec<u8>, value: u64) {
 /// `value` in decimal, left-padded with zeros to `width` digits (the fixed
 /// fields of a cross-reference entry, §7.5.4).
 pub(super) fn zero_padded(out: &mut Vec<u8>, value: u64, width: usize) {
-    let start = out.len();
-    unsigned(out, value);
-    let digits = out.len() - start;
-    if digits < width {
-        out.splice(start..start, std::iter::repeat_n(b'0', width - digits));
-    }
+    crate::datetime::zero_padded(out, value, width);
 }
 
 /// An indirect reference (§7.3.10): `number generation R`.
@@ -239,6 +276,21 @@ mod tests {
                 String::from_utf8_lossy(&by_kyso(object)),
                 String::from_utf8_lossy(&by_lopdf(object))
             );
+        }
+    }
+
+    #[test]
+    fn bytes_are_written_as_hex_over_the_start_of_the_slot() {
+        let bytes: Vec<u8> = (0..=255).rev().collect();
+        for len in 0..20 {
+            let mut slot = vec![b'0'; 2 * len + 3];
+            hex_into(&mut slot, &bytes[..len]);
+            let mut expected = Vec::new();
+            hex_string(&mut expected, &bytes[..len]);
+            expected.pop();
+            expected.remove(0);
+            expected.extend_from_slice(b"000");
+            assert_eq!(slot, expected, "{len}");
         }
     }
 

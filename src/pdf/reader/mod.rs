@@ -9,6 +9,7 @@
 //! files are refused, never repaired by scanning: an update's offsets must
 //! agree with the cross-reference data the file already has.
 
+mod dictionary;
 mod filters;
 mod inspect;
 mod objects;
@@ -21,6 +22,7 @@ mod tests;
 mod xref;
 
 use super::PdfError;
+pub(crate) use dictionary::RawDictionary;
 use lopdf::{Dictionary, Object, ObjectId};
 use objects::ObjectStream;
 use std::cell::{Cell, RefCell};

@@ -143,6 +143,19 @@ impl ObjectStream {
     /// The object at `index`, which the cross-reference data says is
     /// object `number`; objects here have generation 0 and no `obj` header.
     pub fn object(&self, index: u32, number: u32) -> Result<Object, PdfError> {
+        Lexer::new(self.slice(index, number)?, 0)
+            .object()
+            .map_err(|error| PdfError::Unreadable {
+                reason: format!(
+                    "object {number} 0 in an object stream: {} at byte {}",
+                    error.what, error.at
+                ),
+            })
+    }
+
+    /// The bytes of the object at `index`, which the cross-reference data
+    /// says is object `number`.
+    pub fn slice(&self, index: u32, number: u32) -> Result<&[u8], PdfError> {
         let index = usize::try_from(index).map_err(|_| PdfError::DamagedCrossReference)?;
         let Some(&(found, offset)) = self.entries.get(index) else {
             return Err(PdfError::DamagedCrossReference);
@@ -162,18 +175,9 @@ impl ObjectStream {
             .and_then(|(_, next)| self.first.checked_add(*next))
             .filter(|end| start.is_some_and(|start| *end > start) && *end <= self.data.len())
             .unwrap_or(self.data.len());
-        let slice = start.and_then(|start| self.data.get(start..end));
-        let Some(slice) = slice else {
-            return Err(PdfError::DamagedCrossReference);
-        };
-        Lexer::new(slice, 0)
-            .object()
-            .map_err(|error| PdfError::Unreadable {
-                reason: format!(
-                    "object {number} 0 in an object stream: {} at byte {}",
-                    error.what, error.at
-                ),
-            })
+        start
+            .and_then(|start| self.data.get(start..end))
+            .ok_or(PdfError::DamagedCrossReference)
     }
 }
 

@@ -2,9 +2,9 @@
 //! the root and skipping whole subtrees by their `/Count`, so only the
 //! nodes on one path and their siblings are read.
 
-use super::LazyDocument;
-use crate::pdf::{Lookup, PdfError};
-use lopdf::{Dictionary, Object, ObjectId};
+use super::{LazyDocument, RawDictionary};
+use crate::pdf::PdfError;
+use lopdf::{Object, ObjectId};
 
 /// Deepest page tree followed; balanced trees of millions of pages stay
 /// far below it.
@@ -42,9 +42,9 @@ impl LazyDocument<'_> {
     /// `catalog`: its id and its dictionary, each read once.
     pub(crate) fn page_of(
         &self,
-        catalog: &Dictionary,
+        catalog: &RawDictionary,
         one_based: u32,
-    ) -> Result<(ObjectId, Dictionary), PdfError> {
+    ) -> Result<(ObjectId, RawDictionary), PdfError> {
         let (root_id, mut node) = self.page_tree_root(catalog)?;
         let pages = self.count(&node)?;
         let Some(mut remaining) = usize::try_from(one_based)
@@ -60,16 +60,15 @@ impl LazyDocument<'_> {
         // path is at most MAX_PAGE_TREE_DEPTH long, so a list does.
         let mut path = vec![root_id];
         'descend: for _ in 0..MAX_PAGE_TREE_DEPTH {
-            let kids = node.lookup(b"Kids").unwrap_or(&Object::Null);
-            let Object::Array(kids) = self.resolve(kids)? else {
+            let Object::Array(kids) = self.resolved(node.get(b"Kids")?)? else {
                 return Err(MALFORMED);
             };
             // Kids shall be indirect references; others are skipped, as lopdf did.
             for kid_id in kids.iter().filter_map(|kid| kid.as_reference().ok()) {
-                let Object::Dictionary(kid) = self.object(kid_id)? else {
+                let Some(kid) = self.dictionary(kid_id)? else {
                     return Err(MALFORMED);
                 };
-                if is_intermediate(&kid) {
+                if is_intermediate(&kid)? {
                     let count = self.count(&kid)?;
                     if remaining <= count {
                         if path.contains(&kid_id) {
@@ -93,7 +92,7 @@ impl LazyDocument<'_> {
     }
 
     /// The catalog (§7.7.2), named by the trailer's `/Root`.
-    fn catalog(&self) -> Result<Dictionary, PdfError> {
+    fn catalog(&self) -> Result<RawDictionary, PdfError> {
         let root = self
             .trailer()
             .get(b"Root")
@@ -101,44 +100,56 @@ impl LazyDocument<'_> {
             .map_err(|_| PdfError::Malformed {
                 what: "trailer /Root",
             })?;
-        match self.object(root)? {
-            Object::Dictionary(catalog) => Ok(catalog),
-            _ => Err(PdfError::Malformed { what: "catalog" }),
-        }
+        self.dictionary(root)?
+            .ok_or(PdfError::Malformed { what: "catalog" })
     }
 
     /// The catalog's `/Pages` node (§7.7.2), which shall be indirect.
-    fn page_tree_root(&self, catalog: &Dictionary) -> Result<(ObjectId, Dictionary), PdfError> {
-        let pages = catalog
-            .get(b"Pages")
-            .and_then(Object::as_reference)
-            .map_err(|_| PdfError::Malformed {
-                what: "catalog /Pages",
-            })?;
-        match self.object(pages)? {
-            Object::Dictionary(node) => Ok((pages, node)),
-            _ => Err(MALFORMED),
+    fn page_tree_root(
+        &self,
+        catalog: &RawDictionary,
+    ) -> Result<(ObjectId, RawDictionary), PdfError> {
+        let pages = match catalog.get(b"Pages")? {
+            Some(Object::Reference(pages)) => pages,
+            _ => {
+                return Err(PdfError::Malformed {
+                    what: "catalog /Pages",
+                });
+            }
+        };
+        match self.dictionary(pages)? {
+            Some(node) => Ok((pages, node)),
+            None => Err(MALFORMED),
         }
     }
 
     /// A node's `/Count`: the leaves beneath it.
-    fn count(&self, node: &Dictionary) -> Result<usize, PdfError> {
-        let count = node.lookup(b"Count").unwrap_or(&Object::Null);
-        match self.resolve(count)? {
+    fn count(&self, node: &RawDictionary) -> Result<usize, PdfError> {
+        match self.resolved(node.get(b"Count")?)? {
             Object::Integer(count) => usize::try_from(count).map_err(|_| MALFORMED),
             _ => Err(MALFORMED),
+        }
+    }
+
+    /// A dictionary's value as [`resolve`](Self::resolve) gives it, null
+    /// when absent.
+    fn resolved(&self, value: Option<Object>) -> Result<Object, PdfError> {
+        match value {
+            Some(reference @ Object::Reference(_)) => self.resolve(&reference),
+            Some(direct) => Ok(direct),
+            None => Ok(Object::Null),
         }
     }
 }
 
 /// `/Type /Pages` marks an intermediate node and `/Type /Page` a leaf
 /// (§7.7.3.2–3); without a type, a node with `/Kids` is taken as intermediate.
-fn is_intermediate(node: &Dictionary) -> bool {
-    match node.lookup(b"Type") {
+fn is_intermediate(node: &RawDictionary) -> Result<bool, PdfError> {
+    Ok(match node.get(b"Type")? {
         Some(Object::Name(name)) if name == b"Pages" => true,
         Some(Object::Name(name)) if name == b"Page" => false,
         _ => node.has(b"Kids"),
-    }
+    })
 }
 
 #[cfg(test)]

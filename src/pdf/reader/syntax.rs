@@ -10,6 +10,16 @@ mod strings;
 /// below ten, a hostile one could otherwise exhaust the stack.
 pub(super) const MAX_DEPTH: usize = 64;
 
+/// A dictionary entry found by [`Lexer::dictionary_entries`]: where its key
+/// (after the `/`) and its value lie in the lexer's slice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RawEntry {
+    /// The key's name, escapes undecoded.
+    pub key: std::ops::Range<usize>,
+    /// The value's bytes.
+    pub value: std::ops::Range<usize>,
+}
+
 /// Why the bytes at `at` are not valid object syntax.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct SyntaxError {
@@ -176,6 +186,115 @@ impl<'a> Lexer<'a> {
             return self.skip_hex_string();
         }
         self.object().map(drop)
+    }
+
+    /// The entries of the dictionary at the cursor (§7.3.7) as byte spans
+    /// of the slice: each key's name without its `/`, escapes undecoded,
+    /// and its value. Values are checked as [`object`](Self::object) checks
+    /// them, but not built: signing rewrites a page or the catalog by
+    /// copying the entries it does not change.
+    pub fn dictionary_entries(&mut self) -> Result<Vec<RawEntry>, SyntaxError> {
+        self.skip_whitespace();
+        let start = self.pos;
+        if self.bytes.get(start..start + 2) != Some(b"<<") {
+            return Err(self.error("dictionary expected"));
+        }
+        self.pos += 2;
+        let mut entries = Vec::with_capacity(8);
+        loop {
+            self.skip_whitespace();
+            match (self.peek(), self.peek_at(1)) {
+                (None, _) => {
+                    return Err(SyntaxError {
+                        what: "unterminated dictionary",
+                        at: start,
+                    });
+                }
+                (Some(b'>'), Some(b'>')) => {
+                    self.pos += 2;
+                    return Ok(entries);
+                }
+                (Some(b'/'), _) => {
+                    let key_start = self.pos + 1;
+                    self.skip_value(1)?;
+                    let key = key_start..self.pos;
+                    self.skip_whitespace();
+                    let value_start = self.pos;
+                    self.skip_value(1)?;
+                    entries.push(RawEntry {
+                        key,
+                        value: value_start..self.pos,
+                    });
+                }
+                _ => return Err(self.error("dictionary key is not a name")),
+            }
+        }
+    }
+
+    /// Moves past one value as [`value`](Self::value) reads it, with the
+    /// same errors, building nothing but the rare literal string.
+    fn skip_value(&mut self, depth: usize) -> Result<(), SyntaxError> {
+        if depth > MAX_DEPTH {
+            return Err(self.error("objects nested too deeply"));
+        }
+        self.skip_whitespace();
+        match self.peek() {
+            None => Err(self.error("end of data where an object was expected")),
+            Some(b'/') => {
+                // A name is `/` and the regular characters after it (§7.3.5).
+                self.pos += 1;
+                self.pos += self.token().len();
+                Ok(())
+            }
+            Some(b'(') => self.literal_string().map(drop),
+            Some(b'<') if self.peek_at(1) == Some(b'<') => {
+                let start = self.pos;
+                self.pos += 2;
+                loop {
+                    self.skip_whitespace();
+                    match (self.peek(), self.peek_at(1)) {
+                        (None, _) => {
+                            return Err(SyntaxError {
+                                what: "unterminated dictionary",
+                                at: start,
+                            });
+                        }
+                        (Some(b'>'), Some(b'>')) => {
+                            self.pos += 2;
+                            return Ok(());
+                        }
+                        (Some(b'/'), _) => {
+                            self.skip_value(depth + 1)?;
+                            self.skip_value(depth + 1)?;
+                        }
+                        _ => return Err(self.error("dictionary key is not a name")),
+                    }
+                }
+            }
+            Some(b'<') => self.skip_hex_string(),
+            Some(b'[') => {
+                let start = self.pos;
+                self.pos += 1;
+                loop {
+                    self.skip_whitespace();
+                    match self.peek() {
+                        None => {
+                            return Err(SyntaxError {
+                                what: "unterminated array",
+                                at: start,
+                            });
+                        }
+                        Some(b']') => {
+                            self.pos += 1;
+                            return Ok(());
+                        }
+                        Some(_) => self.skip_value(depth + 1)?,
+                    }
+                }
+            }
+            Some(b'0'..=b'9' | b'+' | b'-' | b'.') => self.number_or_reference().map(drop),
+            Some(_) => self.keyword_object().map(drop),
+        }
     }
 
     fn value(&mut self, depth: usize) -> Result<Object, SyntaxError> {

@@ -12,7 +12,7 @@
 
 use super::Budget;
 use super::syntax::{Lexer, is_whitespace};
-use crate::pdf::PdfError;
+use crate::pdf::{Lookup, PdfError};
 use lopdf::{Dictionary, Object};
 use std::collections::{HashMap, HashSet};
 
@@ -328,7 +328,7 @@ pub(super) fn read<'a>(bytes: &'a [u8], budget: &Budget) -> Result<CrossReferenc
             // table's and before the older sections'.
             // Writers such as iText repeat one /XRefStm in every update's
             // trailer; its entries, merged once, cannot change by a re-read.
-            if let Ok(stream_offset) = section_trailer.get(b"XRefStm") {
+            if let Some(stream_offset) = section_trailer.lookup(b"XRefStm") {
                 let stream_offset = offset_value(stream_offset)?;
                 if chain.hybrid_streams.insert(stream_offset) {
                     chain.stream(stream_offset)?;
@@ -338,9 +338,9 @@ pub(super) fn read<'a>(bytes: &'a [u8], budget: &Budget) -> Result<CrossReferenc
         } else {
             (chain.stream(offset)?, true)
         };
-        next = match section_trailer.get(b"Prev") {
-            Ok(prev) => Some(offset_value(prev)?),
-            Err(_) => None,
+        next = match section_trailer.lookup(b"Prev") {
+            Some(prev) => Some(offset_value(prev)?),
+            None => None,
         };
         match trailer.as_mut() {
             None => {
