@@ -72,14 +72,19 @@ impl KysoServer {
         DevPki::new(&self.data_dir).root_certificate_path()
     }
 
+    /// A signing-service client that takes messages up to 256 MiB.
+    async fn signing_client(&self) -> SigningServiceClient<tonic::transport::Channel> {
+        SigningServiceClient::connect(self.url.clone())
+            .await
+            .expect("connect")
+            .max_decoding_message_size(256 << 20)
+            .max_encoding_message_size(256 << 20)
+    }
+
     /// Sends one Sign call and waits for the answer.
     pub fn sign(&self, request: SignRequest) -> Result<SignResponse, tonic::Status> {
         runtime().block_on(async {
-            let mut client = SigningServiceClient::connect(self.url.clone())
-                .await
-                .expect("connect")
-                .max_decoding_message_size(256 << 20)
-                .max_encoding_message_size(256 << 20);
+            let mut client = self.signing_client().await;
             client.sign(request).await.map(tonic::Response::into_inner)
         })
     }
@@ -91,11 +96,7 @@ impl KysoServer {
         requests: Vec<SignRequest>,
     ) -> Result<Vec<SignManyResponse>, tonic::Status> {
         runtime().block_on(async {
-            let mut client = SigningServiceClient::connect(self.url.clone())
-                .await
-                .expect("connect")
-                .max_decoding_message_size(256 << 20)
-                .max_encoding_message_size(256 << 20);
+            let mut client = self.signing_client().await;
             let mut answers = client
                 .sign_many(tokio_stream::iter(requests))
                 .await?
