@@ -162,17 +162,18 @@ async fn write(
             }
             continue;
         }
-        let records: Vec<GuardedRecord> = group.iter().map(|w| w.record.clone()).collect();
+        let (records, replies): (Vec<GuardedRecord>, Vec<_>) =
+            group.into_iter().map(|w| (w.record, w.reply)).unzip();
         match writer.record_guarded(&records).await {
             Ok(outcomes) => {
-                for (waiting, outcome) in group.into_iter().zip(outcomes) {
-                    let _ = waiting.reply.send(Ok(outcome));
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(Ok(outcome));
                 }
             }
             Err(_) => {
-                for waiting in group {
-                    let outcome = record_one(&mut writer, &waiting.record).await;
-                    let _ = waiting.reply.send(outcome);
+                for (record, reply) in records.iter().zip(replies) {
+                    let outcome = record_one(&mut writer, record).await;
+                    let _ = reply.send(outcome);
                 }
             }
         }
