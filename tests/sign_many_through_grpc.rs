@@ -178,6 +178,72 @@ fn a_client_that_leaves_mid_stream_does_not_stop_the_server_and_what_was_answere
 }
 
 #[test]
+fn a_request_stream_that_breaks_ends_the_answers_with_its_error_after_the_documents_it_carried() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some(input) = make_base_pdf(dir.path(), 1) else {
+        return;
+    };
+    let pdf = std::fs::read(&input).expect("read input");
+    // Messages over about 1 MiB break the request stream.
+    let server = KysoServer::start(&dir.path().join("data"), &["--max-pdf-bytes", "100000"]);
+    let mut requests: Vec<SignRequest> = (0..3)
+        .map(|n| numbered(&pdf, SignerRole::Organisation, "", &format!("before-{n}")))
+        .collect();
+    let mut oversized = numbered(&pdf, SignerRole::Organisation, "", "oversized");
+    oversized.pdf = vec![b'%'; 3 << 20];
+    requests.push(oversized);
+    requests.push(numbered(&pdf, SignerRole::Organisation, "", "after"));
+
+    let (answered, ended) = support::server::runtime().block_on(async {
+        let mut client = kyso::api::client::signing(&server.url)
+            .await
+            .expect("connect");
+        let mut answers = client
+            .sign_many(tokio_stream::iter(requests))
+            .await
+            .expect("stream")
+            .into_inner();
+        let mut answered = BTreeSet::new();
+        loop {
+            match answers.message().await {
+                Ok(Some(answer)) => {
+                    assert!(
+                        matches!(answer.result, Some(sign_many_response::Result::Signed(_))),
+                        "{answer:?}"
+                    );
+                    answered.insert(answer.document_id);
+                }
+                Ok(None) => return (answered, None),
+                Err(status) => return (answered, Some(status)),
+            }
+        }
+    });
+    let expected: BTreeSet<String> = (0..3).map(|n| format!("before-{n}")).collect();
+    assert_eq!(
+        answered, expected,
+        "the documents before the break are answered"
+    );
+    let status = ended.expect("the answers end with the request stream's error");
+    assert!(
+        matches!(
+            status.code(),
+            tonic::Code::OutOfRange | tonic::Code::ResourceExhausted
+        ),
+        "{status:?}"
+    );
+    let ledger: BTreeSet<String> = server
+        .ledger_around_today()
+        .into_iter()
+        .map(|entry| entry.document_id)
+        .collect();
+    assert!(expected.is_subset(&ledger), "{ledger:?}");
+    assert!(
+        !ledger.contains("after"),
+        "nothing after the break is signed"
+    );
+}
+
+#[test]
 fn kyso_sign_many_signs_every_file_it_can_and_exits_2_naming_the_one_it_could_not() {
     let dir = tempfile::tempdir().expect("tempdir");
     let Some(base) = make_base_pdf(dir.path(), 1) else {
