@@ -67,8 +67,14 @@ fn measure(server: &KysoServer, extra: &[&str], rpc: &str) -> f64 {
     );
     assert!(number("latency_p50_ms") <= number("latency_p99_ms"));
     assert!(number("latency_p99_ms") <= number("latency_max_ms"));
+    // The raw rate is measured before and after the load, and averaged.
     let raw = number("raw_signatures_per_second");
-    assert!(raw > 0.0);
+    let (before, after) = (
+        number("raw_before_per_second"),
+        number("raw_after_per_second"),
+    );
+    assert!(before > 0.0 && after > 0.0, "{report}");
+    assert!((raw - (before + after) / 2.0).abs() < 1e-6, "{report}");
     assert!((number("ratio_to_raw") - per_second / raw).abs() < 1e-9);
     // Linux tells a process its CPU time: the load generator's own share.
     let share = number("client_share_of_cores");

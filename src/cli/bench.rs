@@ -60,8 +60,9 @@ enum RpcArg {
     after_help = "Every document is a real Sign call: it is signed and recorded in the \
 server's ledger under the unit (document ids bench-<run>-<client>-<n>). Run it against a \
 test deployment.\nThe raw rate is this machine's rate of the key operation alone (a fresh \
-key of --key-type, one thread per core), measured right after the load; compare it with the \
-server's rate only when client and server share the machine.\nThe load generator reports its \
+key of --key-type, one thread per core), measured right before and right after the load and \
+averaged, so a machine whose speed drifts (a shared VM) skews the ratio less; compare it with \
+the server's rate only when client and server share the machine.\nThe load generator reports its \
 own CPU time per document and its share of the machine's cores during the run; the second ratio \
 compares the server's rate with the raw rate on the cores left to it."
 )]
@@ -117,7 +118,10 @@ struct SignBenchReport {
     latency_max_ms: f64,
     key_type: String,
     raw_threads: usize,
+    /// The mean of the raw rates measured before and after the load.
     raw_signatures_per_second: f64,
+    raw_before_per_second: f64,
+    raw_after_per_second: f64,
     ratio_to_raw: f64,
     /// CPU time the load generator itself spent per document, when the
     /// platform tells (Linux).
@@ -167,6 +171,9 @@ fn sign(args: SignBenchArgs) -> Result<(), CliError> {
             Ok::<_, client::ClientError>(client.sign(request).await?)
         })
         .map_err(client_error)?;
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let raw_span = Duration::from_secs(args.seconds.min(4)) / 2;
+    let raw_before = raw_rate(args.key_type, threads, raw_span)?;
     let warm_up = Duration::from_secs(1);
     let measured = Duration::from_secs(args.seconds);
     let load = Load {
@@ -188,12 +195,8 @@ fn sign(args: SignBenchArgs) -> Result<(), CliError> {
     })?;
     let elapsed = measured;
     drop(runtime);
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let raw = raw_rate(
-        args.key_type,
-        threads,
-        Duration::from_secs(args.seconds.min(5)),
-    )?;
+    let raw_after = raw_rate(args.key_type, threads, raw_span)?;
+    let raw = (raw_before + raw_after) / 2.0;
     let mut sorted = latencies;
     sorted.sort_unstable();
     let documents = sorted.len() as u64;
@@ -217,6 +220,8 @@ fn sign(args: SignBenchArgs) -> Result<(), CliError> {
         key_type: format!("{:?}", args.key_type).to_lowercase(),
         raw_threads: threads,
         raw_signatures_per_second: raw,
+        raw_before_per_second: raw_before,
+        raw_after_per_second: raw_after,
         ratio_to_raw: if raw > 0.0 { per_second / raw } else { 0.0 },
         client_cpu_ms_per_document: client_cpu
             .filter(|_| documents > 0)
@@ -244,10 +249,13 @@ fn sign(args: SignBenchArgs) -> Result<(), CliError> {
             report.latency_p50_ms, report.latency_p99_ms, report.latency_max_ms, report.failures
         );
         println!(
-            "raw {} signatures on {} threads: {:.0}/s; server rate / raw rate = {:.2}",
+            "raw {} signatures on {} threads: {:.0}/s (before {:.0}/s, after {:.0}/s); \
+             server rate / raw rate = {:.2}",
             report.key_type,
             report.raw_threads,
             report.raw_signatures_per_second,
+            report.raw_before_per_second,
+            report.raw_after_per_second,
             report.ratio_to_raw
         );
         if let (Some(per_document), Some(share), Some(ratio)) = (
