@@ -189,16 +189,14 @@ impl PreparedSignature {
 pub fn signature_value_sha256(signature_value: &[u8]) -> String {
     const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
     let digest = crate::crypto::DigestAlgorithm::Sha256.digest(signature_value);
-    // Formatting each byte through `format!` cost more than the hash itself.
-    digest
-        .iter()
-        .flat_map(|&byte| {
-            [
-                char::from(HEX_DIGITS[usize::from(byte >> 4)]),
-                char::from(HEX_DIGITS[usize::from(byte & 0x0f)]),
-            ]
-        })
-        .collect()
+    // Formatting each byte through `format!` cost more than the hash itself;
+    // the string is sized once.
+    let mut hex = String::with_capacity(2 * digest.len());
+    for &byte in &digest {
+        hex.push(char::from(HEX_DIGITS[usize::from(byte >> 4)]));
+        hex.push(char::from(HEX_DIGITS[usize::from(byte & 0x0f)]));
+    }
+    hex
 }
 
 #[cfg(test)]
