@@ -269,8 +269,11 @@ fn write_revision_with_contents(
     out.extend_from_slice(before);
     out.push(b'<');
     let hex_start = out.len();
-    out.resize(hex_start + contents_len - 2, b'0');
-    write::hex_into(&mut out[hex_start..], cms_der);
+    let hex_end = hex_start + contents_len - 2;
+    // The hex digits first, then zeros up to the end: each byte is written
+    // once (the caller checked that the CMS fits).
+    write::hex_digits(out, cms_der);
+    out.resize(hex_end, b'0');
     out.push(b'>');
     out.extend_from_slice(after);
 }
