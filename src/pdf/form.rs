@@ -283,32 +283,31 @@ fn refuse_if_certified_without_changes(
 /// ASCII, otherwise UTF-16BE with a byte-order mark, so Vietnamese survives.
 #[cfg(test)]
 pub(super) fn text_string(text: &str) -> Object {
-    use lopdf::StringFormat;
+    let mut bytes = Vec::new();
+    push_text_string_bytes(&mut bytes, text);
+    Object::String(bytes, lopdf::StringFormat::Literal)
+}
+
+/// Appends the bytes of `text` as a PDF text string: ASCII as it is,
+/// anything else UTF-16BE after a byte-order mark.
+fn push_text_string_bytes(out: &mut Vec<u8>, text: &str) {
     if text.is_ascii() {
-        Object::String(text.as_bytes().to_vec(), StringFormat::Literal)
+        out.extend_from_slice(text.as_bytes());
     } else {
-        let mut bytes = vec![0xfe, 0xff];
-        bytes.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
-        Object::String(bytes, StringFormat::Hexadecimal)
+        out.extend_from_slice(&[0xfe, 0xff]);
+        for unit in text.encode_utf16() {
+            out.extend_from_slice(&unit.to_be_bytes());
+        }
     }
 }
 
 /// Writes `text` as a PDF text string (ISO 32000-2 §7.9.2.2) into `out`:
 /// PDFDocEncoding when ASCII, otherwise UTF-16BE with a byte-order mark, so
-/// Vietnamese survives.
+/// Vietnamese survives. Both are literal strings (§7.3.4.2), which may hold
+/// any byte: UTF-16 takes two bytes a character there, where hex digits
+/// took four, and every byte of the revision is hashed.
 pub(super) fn write_text_string(out: &mut Vec<u8>, text: &str) {
-    if text.is_ascii() {
-        super::write::literal_string(out, text.as_bytes());
-    } else {
-        out.extend_from_slice(b"<FEFF");
-        for unit in text.encode_utf16() {
-            let [high, low] = unit.to_be_bytes();
-            let [a, b] = super::write::HEX_PAIRS[usize::from(high)];
-            let [c, d] = super::write::HEX_PAIRS[usize::from(low)];
-            out.extend_from_slice(&[a, b, c, d]);
-        }
-        out.push(b'>');
-    }
+    super::write::literal_string_in_place(out, |out| push_text_string_bytes(out, text));
 }
 
 /// Decodes a PDF text string (UTF-16BE with a byte-order mark, else
@@ -343,7 +342,13 @@ mod tests {
 
     #[test]
     fn text_strings_are_written_as_their_objects_are() {
-        for text in ["Signature1", "a (b) \\ c", "Ủy ban nhân dân tỉnh Hòa Bình"] {
+        for text in [
+            "Signature1",
+            "a (b) \\ c",
+            "Ủy ban nhân dân tỉnh Hòa Bình",
+            // U+0128 and U+0129 have the bytes of `(` and `)`, U+1E5C of `\`.
+            "Nghĩa Lộ, Ĩ, Ṝ",
+        ] {
             let mut written = Vec::new();
             write_text_string(&mut written, text);
             let mut expected = Vec::new();

@@ -12,7 +12,7 @@ const HEX_DIGITS: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Every byte's two upper-case hex digits: one copy per byte where a CMS of
 /// a thousand bytes and more is written into `/Contents`.
-pub(super) const HEX_PAIRS: [[u8; 2]; 256] = {
+const HEX_PAIRS: [[u8; 2]; 256] = {
     let mut pairs = [[0; 2]; 256];
     let mut byte = 0;
     while byte < 256 {
@@ -121,6 +121,21 @@ pub(super) fn literal_string(out: &mut Vec<u8>, text: &[u8]) {
         object(out, &Object::String(text.to_vec(), StringFormat::Literal));
     } else {
         plain_literal_string(out, text);
+    }
+}
+
+/// A literal string of the bytes `write` appends: written in place, and
+/// escaped by lopdf only when one of them needs it.
+pub(super) fn literal_string_in_place(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
+    out.push(b'(');
+    let start = out.len();
+    write(out);
+    if needs_escapes(&out[start..]) {
+        let text = out.split_off(start);
+        out.pop();
+        literal_string(out, &text);
+    } else {
+        out.push(b')');
     }
 }
 
