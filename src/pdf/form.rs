@@ -86,7 +86,7 @@ pub(super) fn plan_signature_field(
     }
 
     let current_fields = acroform.get(b"Fields")?;
-    let field_name = choose_field_name(input, current_fields.as_ref(), spec.field_name.as_deref())?;
+    let field_name = choose_field_name(input, current_fields.as_ref(), spec.field_name)?;
     let fields = appended(
         input,
         current_fields.as_ref(),

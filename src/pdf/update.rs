@@ -55,11 +55,11 @@ pub(super) fn write_signature_revision(
     write_pdf_date(&mut out, spec.signing_time);
     out.push(b')');
     for (key, value) in [
-        (&b"Reason"[..], &spec.reason),
-        (b"Location", &spec.location),
-        (b"Name", &spec.signer_name),
+        (&b"Reason"[..], spec.reason),
+        (b"Location", spec.location),
+        (b"Name", spec.signer_name),
     ] {
-        if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
             // Names and strings end at delimiters: the compact layout, like
             // lopdf's, needs no spaces between them, and every byte written
             // is hashed.
