@@ -83,8 +83,7 @@ impl RawDictionary {
         if name.len() < key.len() {
             return false;
         }
-        // Names are a few bytes long: a plain scan, not `memchr`'s setup.
-        if !name.iter().any(|&byte| byte == b'#') {
+        if !name.contains(&b'#') {
             return name == key;
         }
         let mut spelled = Vec::with_capacity(name.len() + 1);
