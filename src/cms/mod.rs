@@ -221,16 +221,55 @@ impl SignedAttributes {
         signature_value: &[u8],
         template: &SignedDataTemplate,
     ) -> Result<Vec<u8>, CmsError> {
-        assemble_signed_data(&self.der, signature_value, template).map_err(encoding("content info"))
+        Ok(assemble_signed_data(&self.der, signature_value, template))
     }
 }
 
-/// A header of `tag` for contents of `length` bytes, and the length of
-/// header and contents together.
-fn wrap(tag: der::Tag, length: usize) -> der::Result<(der::Header, usize)> {
-    let header = der::Header::new(tag, length)?;
-    let total = usize::try_from(header.encoded_len()?)? + length;
-    Ok((header, total))
+/// DER identifier octets of the headers assembled per signature (X.690
+/// §8.1.2): universal SEQUENCE, SET and OCTET STRING, and ContentInfo's
+/// `[0] EXPLICIT` content (context-specific, constructed, number 0).
+const SEQUENCE_TAG: u8 = 0x30;
+const SET_TAG: u8 = 0x31;
+const OCTET_STRING_TAG: u8 = 0x04;
+const EXPLICIT_CONTENT_TAG: u8 = 0xa0;
+
+/// A DER header of contents of `length` bytes: its tag, and its length in
+/// the short form below 128, else in the long form with the fewest octets
+/// (X.690 §8.1.3, §10.1) — what the `der` crate writes, without building a
+/// `Header` for each of the six.
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    tag: u8,
+    length: usize,
+}
+
+impl Header {
+    /// Octets of the long form's length, none in the short form.
+    fn length_octets(self) -> usize {
+        if self.length < 0x80 {
+            0
+        } else {
+            (usize::BITS - self.length.leading_zeros()).div_ceil(8) as usize
+        }
+    }
+
+    /// Bytes of the header and its contents together.
+    fn total(self) -> usize {
+        2 + self.length_octets() + self.length
+    }
+
+    fn write(self, out: &mut Vec<u8>) {
+        out.push(self.tag);
+        let be = self.length.to_be_bytes();
+        let octets = self.length_octets();
+        if octets == 0 {
+            out.push(be[be.len() - 1]);
+        } else {
+            // At most eight octets: the count fits the initial octet's low bits.
+            out.push(0x80 | octets as u8);
+            out.extend_from_slice(&be[be.len() - octets..]);
+        }
+    }
 }
 
 /// The ContentInfo around `attributes` and `signature_value`: the
@@ -240,47 +279,50 @@ fn assemble_signed_data(
     attributes: &[u8],
     signature_value: &[u8],
     template: &SignedDataTemplate,
-) -> der::Result<Vec<u8>> {
-    let (value, value_total) = wrap(der::Tag::OctetString, signature_value.len())?;
-    let (signer_info, signer_info_total) = wrap(
-        der::Tag::Sequence,
-        template.signer_info_fields.len()
+) -> Vec<u8> {
+    let value = Header {
+        tag: OCTET_STRING_TAG,
+        length: signature_value.len(),
+    };
+    let signer_info = Header {
+        tag: SEQUENCE_TAG,
+        length: template.signer_info_fields.len()
             + attributes.len()
             + template.signature_algorithm.len()
-            + value_total,
-    )?;
-    let (signer_infos, signer_infos_total) = wrap(der::Tag::Set, signer_info_total)?;
-    let (signed_data, signed_data_total) = wrap(
-        der::Tag::Sequence,
-        template.signed_data_fields.len() + signer_infos_total,
-    )?;
-    let (explicit, explicit_total) = wrap(
-        der::Tag::ContextSpecific {
-            constructed: true,
-            number: der::TagNumber::N0,
-        },
-        signed_data_total,
-    )?;
-    let (content_info, total) = wrap(
-        der::Tag::Sequence,
-        template.content_type.len() + explicit_total,
-    )?;
-    let mut out = Vec::with_capacity(total);
-    content_info.encode_to_vec(&mut out)?;
+            + value.total(),
+    };
+    let signer_infos = Header {
+        tag: SET_TAG,
+        length: signer_info.total(),
+    };
+    let signed_data = Header {
+        tag: SEQUENCE_TAG,
+        length: template.signed_data_fields.len() + signer_infos.total(),
+    };
+    let explicit = Header {
+        tag: EXPLICIT_CONTENT_TAG,
+        length: signed_data.total(),
+    };
+    let content_info = Header {
+        tag: SEQUENCE_TAG,
+        length: template.content_type.len() + explicit.total(),
+    };
+    let mut out = Vec::with_capacity(content_info.total());
+    content_info.write(&mut out);
     out.extend_from_slice(&template.content_type);
-    explicit.encode_to_vec(&mut out)?;
-    signed_data.encode_to_vec(&mut out)?;
+    explicit.write(&mut out);
+    signed_data.write(&mut out);
     out.extend_from_slice(&template.signed_data_fields);
-    signer_infos.encode_to_vec(&mut out)?;
-    signer_info.encode_to_vec(&mut out)?;
+    signer_infos.write(&mut out);
+    signer_info.write(&mut out);
     out.extend_from_slice(&template.signer_info_fields);
     // The [0] IMPLICIT form differs from the explicit SET OF in its tag only.
     out.push(SIGNED_ATTRIBUTES_TAG);
     out.extend_from_slice(attributes.get(1..).unwrap_or_default());
     out.extend_from_slice(&template.signature_algorithm);
-    value.encode_to_vec(&mut out)?;
+    value.write(&mut out);
     out.extend_from_slice(signature_value);
-    Ok(out)
+    out
 }
 
 /// The attribute `oid` with the one value `value`, encoded into `buffer`.

@@ -141,13 +141,20 @@ impl DigestAlgorithm {
     }
 }
 
-impl fmt::Display for DigestAlgorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl DigestAlgorithm {
+    /// The algorithm's name, as displayed (`SHA-256`).
+    pub fn name(self) -> &'static str {
+        match self {
             DigestAlgorithm::Sha256 => "SHA-256",
             DigestAlgorithm::Sha384 => "SHA-384",
             DigestAlgorithm::Sha512 => "SHA-512",
-        })
+        }
+    }
+}
+
+impl fmt::Display for DigestAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -183,14 +190,21 @@ impl SignatureAlgorithm {
     }
 }
 
-impl fmt::Display for SignatureAlgorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl SignatureAlgorithm {
+    /// The algorithm's name, as displayed (`ECDSA P-256 with SHA-256`).
+    pub fn name(self) -> &'static str {
+        match self {
             SignatureAlgorithm::RsaPkcs1Sha256 => "RSA PKCS#1 v1.5 with SHA-256",
             SignatureAlgorithm::RsaPssSha256 => "RSA-PSS with SHA-256",
             SignatureAlgorithm::EcdsaP256Sha256 => "ECDSA P-256 with SHA-256",
             SignatureAlgorithm::EcdsaP384Sha384 => "ECDSA P-384 with SHA-384",
-        })
+        }
+    }
+}
+
+impl fmt::Display for SignatureAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

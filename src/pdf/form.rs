@@ -4,8 +4,7 @@
 use super::input::InputDocument;
 use super::reader::RawDictionary;
 use super::{Lookup, PdfError, SignatureSpec};
-use lopdf::{Dictionary, Object, ObjectId};
-use std::collections::BTreeMap;
+use lopdf::{Object, ObjectId};
 
 /// Annotation flags Print (bit 3) and Locked (bit 8), ISO 32000-2 §12.5.3.
 const WIDGET_FLAGS: i64 = 4 | 128;
@@ -23,8 +22,9 @@ pub(super) struct FieldPlan {
     /// The page holding the widget.
     pub page_id: ObjectId,
     /// Existing objects written again with changes, and new objects other
-    /// than the signature dictionary and the widget (AcroForm, arrays).
-    pub objects: BTreeMap<ObjectId, Rewritten>,
+    /// than the signature dictionary and the widget (AcroForm, arrays), in
+    /// ascending order of id: a handful, so a list.
+    pub objects: Vec<(ObjectId, Rewritten)>,
     /// One past the highest object number used.
     pub next_object_number: u32,
 }
@@ -59,43 +59,55 @@ pub(super) fn plan_signature_field(
     };
     let signature_id = allocate();
     let widget_id = allocate();
-    let mut objects = BTreeMap::new();
+    let mut objects = Vec::with_capacity(4);
 
     // The AcroForm: an indirect dictionary is rewritten in place; a direct
     // one (or none) becomes a new indirect object named by a new catalog.
-    let (acroform_id, mut acroform, indirect) = match catalog.get(b"AcroForm")? {
-        Some(Object::Reference(id)) => (id, input.dictionary(id, "AcroForm")?, true),
-        Some(Object::Dictionary(direct)) => (allocate(), direct, false),
+    // Either way its entries are copied as their bytes are, but for the two
+    // the signature sets.
+    let (acroform_id, acroform, indirect) = match catalog.get(b"AcroForm")? {
+        Some(Object::Reference(id)) => (id, input.raw_dictionary(id, "AcroForm")?, true),
+        Some(Object::Dictionary(direct)) => (
+            allocate(),
+            input.document.direct_dictionary(&direct, input.root)?,
+            false,
+        ),
         Some(_) => return Err(PdfError::Malformed { what: "AcroForm" }),
-        None => (allocate(), Dictionary::new(), false),
+        None => (allocate(), RawDictionary::empty(input.root), false),
     };
     if !indirect {
-        objects.insert(
+        objects.push((
             input.root,
             Rewritten::Dictionary {
                 source: catalog,
                 set: vec![(b"AcroForm", Object::Reference(acroform_id))],
             },
-        );
+        ));
     }
 
-    let field_name = choose_field_name(input, &acroform, spec.field_name.as_deref())?;
+    let current_fields = acroform.get(b"Fields")?;
+    let field_name = choose_field_name(input, current_fields.as_ref(), spec.field_name)?;
     let fields = appended(
         input,
-        acroform.lookup(b"Fields"),
+        current_fields.as_ref(),
         widget_id,
         &mut objects,
         "AcroForm /Fields",
     )?;
-    if let Some(fields) = fields {
-        acroform.set("Fields", fields);
-    }
     let flags = acroform
-        .lookup(b"SigFlags")
+        .get(b"SigFlags")?
         .and_then(|flags| flags.as_i64().ok())
         .unwrap_or(0);
-    acroform.set("SigFlags", Object::Integer(flags | SIG_FLAGS));
-    objects.insert(acroform_id, Rewritten::Object(Object::Dictionary(acroform)));
+    let mut set = Vec::with_capacity(2);
+    set.extend(fields.map(|fields| (&b"Fields"[..], fields)));
+    set.push((&b"SigFlags"[..], Object::Integer(flags | SIG_FLAGS)));
+    objects.push((
+        acroform_id,
+        Rewritten::Dictionary {
+            source: acroform,
+            set,
+        },
+    ));
 
     let annots = appended(
         input,
@@ -104,7 +116,7 @@ pub(super) fn plan_signature_field(
         &mut objects,
         "page /Annots",
     )?;
-    objects.insert(
+    objects.push((
         page_id,
         Rewritten::Dictionary {
             source: page_dict,
@@ -113,7 +125,8 @@ pub(super) fn plan_signature_field(
                 .into_iter()
                 .collect(),
         },
-    );
+    ));
+    objects.sort_unstable_by_key(|(id, _)| *id);
 
     Ok(FieldPlan {
         field_name,
@@ -150,7 +163,7 @@ fn appended(
     input: &InputDocument,
     current: Option<&Object>,
     item: ObjectId,
-    objects: &mut BTreeMap<ObjectId, Rewritten>,
+    objects: &mut Vec<(ObjectId, Rewritten)>,
     what: &'static str,
 ) -> Result<Option<Object>, PdfError> {
     match current {
@@ -161,7 +174,10 @@ fn appended(
         }
         Some(Object::Reference(array_id)) => {
             let array_id = *array_id;
-            let mut items = match objects.get(&array_id) {
+            // The array may be rewritten already (the AcroForm's /Fields
+            // and the page's /Annots can be one array): extend that version.
+            let rewritten = objects.iter().position(|(id, _)| *id == array_id);
+            let mut items = match rewritten.map(|at| &objects[at].1) {
                 Some(Rewritten::Object(Object::Array(items))) => items.clone(),
                 _ => match input.document.object(array_id)? {
                     Object::Array(items) => items,
@@ -169,7 +185,11 @@ fn appended(
                 },
             };
             items.push(Object::Reference(item));
-            objects.insert(array_id, Rewritten::Object(Object::Array(items)));
+            let array = (array_id, Rewritten::Object(Object::Array(items)));
+            match rewritten {
+                Some(at) => objects[at] = array,
+                None => objects.push(array),
+            }
             Ok(None)
         }
         Some(Object::Null) | None => Ok(Some(Object::Array(vec![Object::Reference(item)]))),
@@ -180,10 +200,10 @@ fn appended(
 /// The requested name if free, else the first free `SignatureN`.
 fn choose_field_name(
     input: &InputDocument,
-    acroform: &Dictionary,
+    fields: Option<&Object>,
     requested: Option<&str>,
 ) -> Result<String, PdfError> {
-    let taken = top_level_field_names(input, acroform)?;
+    let taken = top_level_field_names(input, fields)?;
     match requested {
         Some(name) => {
             if name.is_empty() || name.chars().count() > 64 || name.contains('.') {
@@ -198,18 +218,25 @@ fn choose_field_name(
             }
             Ok(name.to_string())
         }
-        None => Ok((1..)
+        // Most documents have no such field yet: the first name is spelled
+        // out, since `format!` costs more than the rest of the choice.
+        None if !taken.iter().any(|t| t == "Signature1") => Ok("Signature1".to_string()),
+        None => Ok((2..)
             .map(|n| format!("Signature{n}"))
             .find(|candidate| !taken.contains(candidate))
             .unwrap_or_else(|| "Signature".to_string())),
     }
 }
 
+/// The names of the fields in the AcroForm's `/Fields` value `fields`.
 fn top_level_field_names(
     input: &InputDocument,
-    acroform: &Dictionary,
+    fields: Option<&Object>,
 ) -> Result<Vec<String>, PdfError> {
-    let Object::Array(fields) = input.entry(acroform, b"Fields")? else {
+    let Some(fields) = fields else {
+        return Ok(Vec::new());
+    };
+    let Object::Array(fields) = input.resolve(fields)? else {
         return Ok(Vec::new());
     };
     let mut names = Vec::new();
@@ -256,32 +283,31 @@ fn refuse_if_certified_without_changes(
 /// ASCII, otherwise UTF-16BE with a byte-order mark, so Vietnamese survives.
 #[cfg(test)]
 pub(super) fn text_string(text: &str) -> Object {
-    use lopdf::StringFormat;
+    let mut bytes = Vec::new();
+    push_text_string_bytes(&mut bytes, text);
+    Object::String(bytes, lopdf::StringFormat::Literal)
+}
+
+/// Appends the bytes of `text` as a PDF text string: ASCII as it is,
+/// anything else UTF-16BE after a byte-order mark.
+fn push_text_string_bytes(out: &mut Vec<u8>, text: &str) {
     if text.is_ascii() {
-        Object::String(text.as_bytes().to_vec(), StringFormat::Literal)
+        out.extend_from_slice(text.as_bytes());
     } else {
-        let mut bytes = vec![0xfe, 0xff];
-        bytes.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
-        Object::String(bytes, StringFormat::Hexadecimal)
+        out.extend_from_slice(&[0xfe, 0xff]);
+        for unit in text.encode_utf16() {
+            out.extend_from_slice(&unit.to_be_bytes());
+        }
     }
 }
 
 /// Writes `text` as a PDF text string (ISO 32000-2 §7.9.2.2) into `out`:
 /// PDFDocEncoding when ASCII, otherwise UTF-16BE with a byte-order mark, so
-/// Vietnamese survives.
+/// Vietnamese survives. Both are literal strings (§7.3.4.2), which may hold
+/// any byte: UTF-16 takes two bytes a character there, where hex digits
+/// took four, and every byte of the revision is hashed.
 pub(super) fn write_text_string(out: &mut Vec<u8>, text: &str) {
-    if text.is_ascii() {
-        super::write::literal_string(out, text.as_bytes());
-    } else {
-        out.extend_from_slice(b"<FEFF");
-        for unit in text.encode_utf16() {
-            let [high, low] = unit.to_be_bytes();
-            let [a, b] = super::write::HEX_PAIRS[usize::from(high)];
-            let [c, d] = super::write::HEX_PAIRS[usize::from(low)];
-            out.extend_from_slice(&[a, b, c, d]);
-        }
-        out.push(b'>');
-    }
+    super::write::literal_string_in_place(out, |out| push_text_string_bytes(out, text));
 }
 
 /// Decodes a PDF text string (UTF-16BE with a byte-order mark, else
@@ -302,7 +328,7 @@ pub(super) fn decode_text_string(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lopdf::StringFormat;
+    use lopdf::{Dictionary, StringFormat};
 
     #[test]
     fn vietnamese_text_becomes_utf16_with_a_byte_order_mark_and_back() {
@@ -316,7 +342,13 @@ mod tests {
 
     #[test]
     fn text_strings_are_written_as_their_objects_are() {
-        for text in ["Signature1", "a (b) \\ c", "Ủy ban nhân dân tỉnh Hòa Bình"] {
+        for text in [
+            "Signature1",
+            "a (b) \\ c",
+            "Ủy ban nhân dân tỉnh Hòa Bình",
+            // U+0128 and U+0129 have the bytes of `(` and `)`, U+1E5C of `\`.
+            "Nghĩa Lộ, Ĩ, Ṝ",
+        ] {
             let mut written = Vec::new();
             write_text_string(&mut written, text);
             let mut expected = Vec::new();
@@ -334,7 +366,7 @@ mod tests {
                 signature_id: (6, 0),
                 widget_id: (7, 0),
                 page_id: (3, 0),
-                objects: BTreeMap::new(),
+                objects: Vec::new(),
                 next_object_number: 9,
             };
             let mut widget = Dictionary::new();

@@ -48,14 +48,6 @@ impl<'a> InputDocument<'a> {
         })
     }
 
-    /// A dictionary object by id.
-    pub fn dictionary(&self, id: ObjectId, what: &'static str) -> Result<Dictionary, PdfError> {
-        match self.document.object(id)? {
-            Object::Dictionary(dictionary) => Ok(dictionary),
-            _ => Err(PdfError::Malformed { what }),
-        }
-    }
-
     /// A dictionary object by id, read as its entries' bytes.
     pub fn raw_dictionary(
         &self,

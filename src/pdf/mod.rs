@@ -103,19 +103,20 @@ pub enum PdfError {
     },
 }
 
-/// What the new signature field and dictionary say.
-#[derive(Debug, Clone)]
-pub struct SignatureSpec {
+/// What the new signature field and dictionary say, borrowed from the
+/// request and the certificate for the time the revision is written.
+#[derive(Debug, Clone, Copy)]
+pub struct SignatureSpec<'a> {
     /// Name of the new field; `None` picks an unused `SignatureN`.
-    pub field_name: Option<String>,
+    pub field_name: Option<&'a str>,
     /// 1-based page for the (invisible) widget; `None` is the first page.
     pub page: Option<u32>,
     /// `/Reason`.
-    pub reason: Option<String>,
+    pub reason: Option<&'a str>,
     /// `/Location`.
-    pub location: Option<String>,
+    pub location: Option<&'a str>,
     /// `/Name`: the signer's name.
-    pub signer_name: Option<String>,
+    pub signer_name: Option<&'a str>,
     /// `/M`: the claimed signing time.
     pub signing_time: SystemTime,
     /// Bytes reserved for the DER CMS (the hex placeholder is twice as long).
@@ -269,8 +270,11 @@ fn write_revision_with_contents(
     out.extend_from_slice(before);
     out.push(b'<');
     let hex_start = out.len();
-    out.resize(hex_start + contents_len - 2, b'0');
-    write::hex_into(&mut out[hex_start..], cms_der);
+    let hex_end = hex_start + contents_len - 2;
+    // The hex digits first, then zeros up to the end: each byte is written
+    // once (the caller checked that the CMS fits).
+    write::hex_digits(out, cms_der);
+    out.resize(hex_end, b'0');
     out.push(b'>');
     out.extend_from_slice(after);
 }

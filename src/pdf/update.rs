@@ -7,7 +7,6 @@ use super::input::InputDocument;
 use super::{Lookup, PdfError, SignatureSpec, write};
 use crate::datetime::write_pdf_date;
 use lopdf::Object;
-use std::collections::BTreeMap;
 
 /// Room for the three `/ByteRange` numbers after the leading 0, each up to
 /// ten digits (files up to 9,999,999,999 bytes).
@@ -30,19 +29,21 @@ pub(super) fn write_signature_revision(
     }
     // Where `out` starts in the signed file.
     let base = input.len();
-    let mut offsets = BTreeMap::new();
+    // Object number, offset and generation of each object written: a few,
+    // sorted by number for the cross-reference section once all are written.
+    let mut offsets: Vec<(u32, (usize, u16))> = Vec::with_capacity(plan.objects.len() + 3);
 
     // The signature dictionary is written by hand: its /ByteRange and
     // /Contents must sit at known offsets to be filled in later.
     let (number, generation) = plan.signature_id;
-    offsets.insert(number, (base + out.len(), generation));
+    offsets.push((number, (base + out.len(), generation)));
     write::object_header(&mut out, plan.signature_id);
     out.extend_from_slice(
-        b"<</Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /ByteRange [",
+        b"<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached/ByteRange[",
     );
     let byte_range_at = out.len();
     out.extend_from_slice(BYTE_RANGE_PLACEHOLDER);
-    out.extend_from_slice(b"] /Contents ");
+    out.extend_from_slice(b"]/Contents");
     // The hex string goes here when the CMS is embedded; offsets past it
     // count its bytes as if they were there.
     let contents_at = out.len();
@@ -50,30 +51,31 @@ pub(super) fn write_signature_revision(
     // From here on, where `out` would start were the hex string in it.
     let base = base + contents_len;
     // A PDF date has no byte a literal string must escape.
-    out.extend_from_slice(b" /M (");
+    out.extend_from_slice(b"/M(");
     write_pdf_date(&mut out, spec.signing_time);
     out.push(b')');
     for (key, value) in [
-        (&b"Reason"[..], &spec.reason),
-        (b"Location", &spec.location),
-        (b"Name", &spec.signer_name),
+        (&b"Reason"[..], spec.reason),
+        (b"Location", spec.location),
+        (b"Name", spec.signer_name),
     ] {
-        if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
-            out.push(b' ');
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            // Names and strings end at delimiters: the compact layout, like
+            // lopdf's, needs no spaces between them, and every byte written
+            // is hashed.
             write::name(&mut out, key);
-            out.push(b' ');
             write_text_string(&mut out, value);
         }
     }
     out.extend_from_slice(b">>\nendobj\n");
 
-    offsets.insert(plan.widget_id.0, (base + out.len(), plan.widget_id.1));
+    offsets.push((plan.widget_id.0, (base + out.len(), plan.widget_id.1)));
     write::object_header(&mut out, plan.widget_id);
     write_widget(&mut out, &plan);
     out.extend_from_slice(b"\nendobj\n");
 
-    for (&id, object) in &plan.objects {
-        offsets.insert(id.0, (base + out.len(), id.1));
+    for &(id, ref object) in &plan.objects {
+        offsets.push((id.0, (base + out.len(), id.1)));
         write::object_header(&mut out, id);
         match object {
             Rewritten::Object(object) => write::object(&mut out, object),
@@ -82,6 +84,7 @@ pub(super) fn write_signature_revision(
         out.extend_from_slice(b"\nendobj\n");
     }
 
+    offsets.sort_unstable_by_key(|&(number, _)| number);
     if document.last_xref_is_stream {
         write_xref_stream(&mut out, base, offsets, plan.next_object_number, document);
     } else {
@@ -154,14 +157,14 @@ fn runs(numbers: impl Iterator<Item = u32>) -> Vec<(u32, u32)> {
 fn write_xref_table(
     out: &mut Vec<u8>,
     base: usize,
-    offsets: &BTreeMap<u32, (usize, u16)>,
+    offsets: &[(u32, (usize, u16))],
     size: u32,
     document: &InputDocument,
 ) {
     let xref_offset = base + out.len();
     out.extend_from_slice(b"xref\n");
     let mut entries = offsets.iter();
-    for (start, count) in runs(offsets.keys().copied()) {
+    for (start, count) in runs(offsets.iter().map(|&(number, _)| number)) {
         write::unsigned(out, u64::from(start));
         out.push(b' ');
         write::unsigned(out, u64::from(count));
@@ -196,25 +199,26 @@ fn startxref(out: &mut Vec<u8>, xref_offset: usize) {
 fn write_xref_stream(
     out: &mut Vec<u8>,
     base: usize,
-    mut offsets: BTreeMap<u32, (usize, u16)>,
+    mut offsets: Vec<(u32, (usize, u16))>,
     stream_number: u32,
     document: &InputDocument,
 ) {
     let xref_offset = base + out.len();
-    offsets.insert(stream_number, (xref_offset, 0));
+    // The stream's number is above every other: the list stays sorted.
+    offsets.push((stream_number, (xref_offset, 0)));
     // Field widths (ISO 32000-2 §7.5.8.2 Table 18): type, offset, generation.
     let offset_width = (usize::BITS - xref_offset.leading_zeros())
         .div_ceil(8)
         .max(1) as usize;
     let mut data = Vec::with_capacity(offsets.len() * (offset_width + 3));
-    for (offset, generation) in offsets.values() {
+    for (_, (offset, generation)) in &offsets {
         data.push(1);
         data.extend_from_slice(
             &offset.to_be_bytes()[std::mem::size_of::<usize>() - offset_width..],
         );
         data.extend_from_slice(&generation.to_be_bytes());
     }
-    let index = runs(offsets.keys().copied())
+    let index = runs(offsets.iter().map(|&(number, _)| number))
         .into_iter()
         .flat_map(|(start, count)| {
             [

@@ -12,7 +12,7 @@ const HEX_DIGITS: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Every byte's two upper-case hex digits: one copy per byte where a CMS of
 /// a thousand bytes and more is written into `/Contents`.
-pub(super) const HEX_PAIRS: [[u8; 2]; 256] = {
+const HEX_PAIRS: [[u8; 2]; 256] = {
     let mut pairs = [[0; 2]; 256];
     let mut byte = 0;
     while byte < 256 {
@@ -124,6 +124,21 @@ pub(super) fn literal_string(out: &mut Vec<u8>, text: &[u8]) {
     }
 }
 
+/// A literal string of the bytes `write` appends: written in place, and
+/// escaped by lopdf only when one of them needs it.
+pub(super) fn literal_string_in_place(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
+    out.push(b'(');
+    let start = out.len();
+    write(out);
+    if needs_escapes(&out[start..]) {
+        let text = out.split_off(start);
+        out.pop();
+        literal_string(out, &text);
+    } else {
+        out.push(b')');
+    }
+}
+
 /// A literal string without bytes to escape.
 fn plain_literal_string(out: &mut Vec<u8>, text: &[u8]) {
     out.push(b'(');
@@ -153,27 +168,24 @@ pub(super) fn name(out: &mut Vec<u8>, name: &[u8]) {
 pub(super) fn hex_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.reserve(2 * bytes.len() + 2);
     out.push(b'<');
-    for &byte in bytes {
-        out.extend_from_slice(&HEX_PAIRS[usize::from(byte)]);
-    }
+    hex_digits(out, bytes);
     out.push(b'>');
 }
 
-/// Writes `bytes` in upper-case hex over the start of `out`, which holds at
-/// least twice as many bytes.
-pub(super) fn hex_into(out: &mut [u8], bytes: &[u8]) {
-    // Four bytes a step: a CMS is thousands of bytes long.
-    let mut quads = bytes.chunks_exact(4);
-    let mut slots = out.chunks_exact_mut(8);
-    for (slot, quad) in slots.by_ref().zip(quads.by_ref()) {
-        for (pair, byte) in slot.chunks_exact_mut(2).zip(quad) {
+/// Appends `bytes` as upper-case hex digits, two a byte.
+pub(super) fn hex_digits(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.reserve(2 * bytes.len());
+    // Eight bytes a step: a CMS is thousands of bytes long.
+    let mut octets = bytes.chunks_exact(8);
+    for octet in octets.by_ref() {
+        let mut digits = [0; 16];
+        for (pair, byte) in digits.chunks_exact_mut(2).zip(octet) {
             pair.copy_from_slice(&HEX_PAIRS[usize::from(*byte)]);
         }
+        out.extend_from_slice(&digits);
     }
-    let written = 2 * (bytes.len() - quads.remainder().len());
-    let rest = out.get_mut(written..).unwrap_or_default();
-    for (pair, byte) in rest.chunks_exact_mut(2).zip(quads.remainder()) {
-        pair.copy_from_slice(&HEX_PAIRS[usize::from(*byte)]);
+    for byte in octets.remainder() {
+        out.extend_from_slice(&HEX_PAIRS[usize::from(*byte)]);
     }
 }
 
@@ -280,17 +292,13 @@ mod tests {
     }
 
     #[test]
-    fn bytes_are_written_as_hex_over_the_start_of_the_slot() {
+    fn bytes_of_any_length_are_written_as_two_upper_case_hex_digits_each() {
         let bytes: Vec<u8> = (0..=255).rev().collect();
         for len in 0..20 {
-            let mut slot = vec![b'0'; 2 * len + 3];
-            hex_into(&mut slot, &bytes[..len]);
-            let mut expected = Vec::new();
-            hex_string(&mut expected, &bytes[..len]);
-            expected.pop();
-            expected.remove(0);
-            expected.extend_from_slice(b"000");
-            assert_eq!(slot, expected, "{len}");
+            let mut written = b"x".to_vec();
+            hex_digits(&mut written, &bytes[..len]);
+            let expected: String = bytes[..len].iter().map(|b| format!("{b:02X}")).collect();
+            assert_eq!(written, [b"x", expected.as_bytes()].concat(), "{len}");
         }
     }
 

@@ -54,7 +54,7 @@ fn prepare_with(
     profile: &Arc<SignerProfile>,
     options: &SignOptions,
     now: SystemTime,
-    prepare_pdf: impl FnOnce(&SignatureSpec) -> Result<pdf::PreparedPdf, pdf::PdfError>,
+    prepare_pdf: impl FnOnce(&SignatureSpec<'_>) -> Result<pdf::PreparedPdf, pdf::PdfError>,
 ) -> Result<PreparedSignature, SignError> {
     let certificate = profile.certificate();
     if !certificate.is_valid_at(now) {
@@ -66,11 +66,11 @@ fn prepare_with(
     }
     let algorithm = profile.algorithm();
     let spec = SignatureSpec {
-        field_name: options.field_name.clone(),
+        field_name: options.field_name.as_deref(),
         page: options.page,
-        reason: options.reason.clone(),
-        location: options.location.clone(),
-        signer_name: certificate.common_name.clone(),
+        reason: options.reason.as_deref(),
+        location: options.location.as_deref(),
+        signer_name: certificate.common_name.as_deref(),
         signing_time: now,
         contents_capacity: profile.contents_capacity(),
     };
@@ -82,8 +82,9 @@ fn prepare_with(
         page: prepared.page(),
         signer_subject: certificate.subject.clone(),
         certificate_serial: certificate.serial_hex.clone(),
-        digest_algorithm: algorithm.digest().to_string(),
-        signature_algorithm: algorithm.to_string(),
+        // Names, not `to_string`: formatting costs more than the copy.
+        digest_algorithm: algorithm.digest().name().to_owned(),
+        signature_algorithm: algorithm.name().to_owned(),
         signing_time: now,
     };
     Ok(PreparedSignature {
@@ -189,16 +190,14 @@ impl PreparedSignature {
 pub fn signature_value_sha256(signature_value: &[u8]) -> String {
     const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
     let digest = crate::crypto::DigestAlgorithm::Sha256.digest(signature_value);
-    // Formatting each byte through `format!` cost more than the hash itself.
-    digest
-        .iter()
-        .flat_map(|&byte| {
-            [
-                char::from(HEX_DIGITS[usize::from(byte >> 4)]),
-                char::from(HEX_DIGITS[usize::from(byte & 0x0f)]),
-            ]
-        })
-        .collect()
+    // Formatting each byte through `format!` cost more than the hash itself;
+    // the string is sized once.
+    let mut hex = String::with_capacity(2 * digest.len());
+    for &byte in &digest {
+        hex.push(char::from(HEX_DIGITS[usize::from(byte >> 4)]));
+        hex.push(char::from(HEX_DIGITS[usize::from(byte & 0x0f)]));
+    }
+    hex
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use super::syntax::{Lexer, RawEntry};
 use super::xref::Entry;
 use super::{Budget, LazyDocument};
 use crate::pdf::PdfError;
-use lopdf::{Object, ObjectId};
+use lopdf::{Dictionary, Object, ObjectId};
 
 /// A dictionary's source bytes with the spans of its entries, in order.
 #[derive(Debug, Clone)]
@@ -45,6 +45,16 @@ impl RawDictionary {
             })
     }
 
+    /// A dictionary without entries, for one that is created (its id, for
+    /// error messages, is that of the object it is made for).
+    pub(crate) fn empty(id: ObjectId) -> Self {
+        Self {
+            source: Vec::new(),
+            entries: Vec::new(),
+            id,
+        }
+    }
+
     /// Whether an entry has `key`.
     pub(crate) fn has(&self, key: &[u8]) -> bool {
         self.entries.iter().any(|entry| self.key_is(entry, key))
@@ -69,6 +79,10 @@ impl RawDictionary {
     /// Whether a name as written (without its `/`) decodes to `key`
     /// (§7.3.5: `#xx` escapes).
     pub(crate) fn name_is(name: &[u8], key: &[u8]) -> bool {
+        // An escape makes a name shorter than it is written, never longer.
+        if name.len() < key.len() {
+            return false;
+        }
         if !name.contains(&b'#') {
             return name == key;
         }
@@ -124,13 +138,25 @@ impl LazyDocument<'_> {
         // Anything unusual is left to the whole-object reader, for the same
         // errors and the same answer.
         match self.object(id)? {
-            Object::Dictionary(dictionary) => {
-                let mut bytes = Vec::new();
-                crate::pdf::write::object(&mut bytes, &Object::Dictionary(dictionary));
-                read(&bytes, &mut Lexer::new(&bytes, 0), id, &self.budget)
-            }
+            Object::Dictionary(dictionary) => self.direct_dictionary(&dictionary, id).map(Some),
             _ => Ok(None),
         }
+    }
+
+    /// A dictionary already read whole (a direct one, in the object `id`)
+    /// as a [`RawDictionary`]: written and read again.
+    pub(crate) fn direct_dictionary(
+        &self,
+        dictionary: &Dictionary,
+        id: ObjectId,
+    ) -> Result<RawDictionary, PdfError> {
+        let mut bytes = b"<<".to_vec();
+        for (key, value) in dictionary {
+            crate::pdf::write::entry(&mut bytes, key, value);
+        }
+        bytes.extend_from_slice(b">>");
+        read(&bytes, &mut Lexer::new(&bytes, 0), id, &self.budget)?
+            .ok_or(PdfError::Malformed { what: "dictionary" })
     }
 
     /// The dictionary object `id` read in place, or `Ok(None)` when it is

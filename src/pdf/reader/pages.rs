@@ -56,9 +56,10 @@ impl LazyDocument<'_> {
                 pages,
             });
         };
-        // Nodes on the path down: a kid naming one of them is a cycle. The
-        // path is at most MAX_PAGE_TREE_DEPTH long, so a list does.
-        let mut path = vec![root_id];
+        // Nodes on the path down below the root: a kid naming one of them,
+        // or the root, is a cycle. The path is at most MAX_PAGE_TREE_DEPTH
+        // long, so a list does (empty, unallocated, for a flat tree).
+        let mut path = Vec::new();
         'descend: for _ in 0..MAX_PAGE_TREE_DEPTH {
             let Object::Array(kids) = self.resolved(node.get(b"Kids")?)? else {
                 return Err(MALFORMED);
@@ -71,7 +72,7 @@ impl LazyDocument<'_> {
                 if is_intermediate(&kid)? {
                     let count = self.count(&kid)?;
                     if remaining <= count {
-                        if path.contains(&kid_id) {
+                        if kid_id == root_id || path.contains(&kid_id) {
                             return Err(MALFORMED);
                         }
                         path.push(kid_id);

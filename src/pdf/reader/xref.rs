@@ -14,7 +14,7 @@ use super::Budget;
 use super::syntax::{Lexer, is_whitespace};
 use crate::pdf::{Lookup, PdfError};
 use lopdf::{Dictionary, Object};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 mod stream;
 
@@ -314,8 +314,8 @@ pub(super) fn read<'a>(bytes: &'a [u8], budget: &Budget) -> Result<CrossReferenc
         budget,
         sections: Vec::new(),
         read: 0,
-        visited: HashSet::new(),
-        hybrid_streams: HashSet::new(),
+        visited: Vec::new(),
+        hybrid_streams: Vec::new(),
     };
     let mut trailer: Option<Dictionary> = None;
     let mut last_is_stream = false;
@@ -330,7 +330,8 @@ pub(super) fn read<'a>(bytes: &'a [u8], budget: &Budget) -> Result<CrossReferenc
             // trailer; its entries, merged once, cannot change by a re-read.
             if let Some(stream_offset) = section_trailer.lookup(b"XRefStm") {
                 let stream_offset = offset_value(stream_offset)?;
-                if chain.hybrid_streams.insert(stream_offset) {
+                if !chain.hybrid_streams.contains(&stream_offset) {
+                    chain.hybrid_streams.push(stream_offset);
                     chain.stream(stream_offset)?;
                 }
             }
@@ -414,19 +415,23 @@ struct Chain<'a> {
     sections: Vec<Section>,
     /// Entries listed so far, over all sections.
     read: usize,
-    /// Sections reached through `startxref` and `/Prev`.
-    visited: HashSet<usize>,
+    /// Sections reached through `startxref` and `/Prev`. Lists, searched
+    /// whole: a file has a few sections, and MAX_SECTIONS bounds the
+    /// searches of a hostile one to some millions of comparisons, less
+    /// than hashing into a set costs the few of every signature.
+    visited: Vec<usize>,
     /// Streams reached through a hybrid trailer's `/XRefStm`.
-    hybrid_streams: HashSet<usize>,
+    hybrid_streams: Vec<usize>,
 }
 
 impl Chain<'_> {
     /// Refuses a section seen before (a `/Prev` loop) and too long a chain.
     fn visit(&mut self, offset: usize) -> Result<(), PdfError> {
         let sections = self.visited.len() + self.hybrid_streams.len();
-        if sections >= MAX_SECTIONS || !self.visited.insert(offset) {
+        if sections >= MAX_SECTIONS || self.visited.contains(&offset) {
             return Err(PdfError::DamagedCrossReference);
         }
+        self.visited.push(offset);
         Ok(())
     }
 
