@@ -191,13 +191,15 @@ pub async fn run(
     let message_limit = config.max_pdf_bytes + MESSAGE_OVERHEAD;
     // Concurrent signings share durable commits (see records::GroupCommit).
     let recorder = crate::records::GroupCommit::start(state.records.clone());
+    // Signing and verifying share one pool of one thread per core.
+    let cpu = CpuPool::per_core().map_err(ServeError::CpuPool)?;
     let signing = SigningServiceServer::new(
         SigningApi::new(
             state.registry.clone(),
             state.keys.clone(),
             recorder,
             state.authority.clone(),
-            CpuPool::per_core().map_err(ServeError::CpuPool)?,
+            cpu.clone(),
             config.max_pdf_bytes,
         )
         .with_max_streamed_pdf_bytes(config.max_streamed_pdf_bytes),
@@ -209,6 +211,7 @@ pub async fn run(
         state.anchors.clone(),
         state.records.clone(),
         state.authority.clone(),
+        cpu,
         config.max_pdf_bytes,
     ))
     .max_decoding_message_size(message_limit)

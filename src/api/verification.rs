@@ -1,6 +1,7 @@
 //! `kyso.v1.VerificationService`.
 
 use super::ApiError;
+use super::cpu_pool::CpuPool;
 use super::proto::{self, VerifyRequest, VerifyResponse};
 use crate::authority::Authority;
 use crate::chain::{RevocationPolicy, TrustAnchors};
@@ -21,29 +22,33 @@ pub struct VerificationApi {
     anchors: Arc<TrustAnchors>,
     records: RecordStore,
     authority: Arc<Authority>,
+    cpu: CpuPool,
     max_pdf_bytes: usize,
 }
 
 impl VerificationApi {
     /// A service trusting `anchors`, recording into `records`, consulting
-    /// the CRLs of kyso's own CA and its records of the signatures it made.
+    /// the CRLs of kyso's own CA and its records of the signatures it made,
+    /// verifying on `cpu`.
     pub fn new(
         anchors: Arc<TrustAnchors>,
         records: RecordStore,
         authority: Arc<Authority>,
+        cpu: CpuPool,
         max_pdf_bytes: usize,
     ) -> Self {
         Self {
             anchors,
             records,
             authority,
+            cpu,
             max_pdf_bytes,
         }
     }
 }
 
-/// kyso's records of the signatures it made, asked from the blocking pool
-/// (only for signatures whose certificate turned out revoked).
+/// kyso's records of the signatures it made, asked from the CPU pool's
+/// thread (only for signatures whose certificate turned out revoked).
 struct SignatureRecords {
     authority: Arc<Authority>,
     runtime: tokio::runtime::Handle,
@@ -148,22 +153,25 @@ impl proto::verification_service_server::VerificationService for VerificationApi
             authority: self.authority.clone(),
             runtime: tokio::runtime::Handle::current(),
         };
-        // Verification is CPU-bound and bounded: it runs on the blocking pool.
-        let report = tokio::task::spawn_blocking(move || {
-            let context = VerifyContext {
-                anchors: &anchors,
-                crls: &crls,
-                policy,
-                at,
-            };
-            verify::verify_pdf_with_proof(&request.pdf, &context, &proof)
-        })
-        .await
-        .map_err(|e| ApiError::TaskFailed(e.to_string()))?
-        .map_err(|e| ApiError::InvalidField {
-            field: "pdf",
-            reason: e.to_string(),
-        })?;
+        // Verification is CPU-bound: it runs on the CPU pool, as signing
+        // does, never on the runtime's worker threads, and no more of it at
+        // once than there are cores.
+        let report = self
+            .cpu
+            .run_sized(request.pdf.len(), move || {
+                let context = VerifyContext {
+                    anchors: &anchors,
+                    crls: &crls,
+                    policy,
+                    at,
+                };
+                verify::verify_pdf_with_proof(&request.pdf, &context, &proof)
+            })
+            .await?
+            .map_err(|e| ApiError::InvalidField {
+                field: "pdf",
+                reason: e.to_string(),
+            })?;
         if let Some((unit, document_id)) = incoming {
             // Recorded before the answer: an acknowledged verification is a
             // counted incoming document.
