@@ -4,7 +4,7 @@
 use super::input::InputDocument;
 use super::reader::RawDictionary;
 use super::{Lookup, PdfError, SignatureSpec};
-use lopdf::{Object, ObjectId};
+use lopdf::{Dictionary, Object, ObjectId};
 
 /// Annotation flags Print (bit 3) and Locked (bit 8), ISO 32000-2 §12.5.3.
 const WIDGET_FLAGS: i64 = 4 | 128;
@@ -62,18 +62,41 @@ pub(super) fn plan_signature_field(
     let mut objects = Vec::with_capacity(4);
 
     // The AcroForm: an indirect dictionary is rewritten in place; a direct
-    // one (or none) becomes a new indirect object named by a new catalog.
-    // Either way its entries are copied as their bytes are, but for the two
-    // the signature sets.
-    let (acroform_id, acroform, indirect) = match catalog.get(b"AcroForm")? {
-        Some(Object::Reference(id)) => (id, input.raw_dictionary(id, "AcroForm")?, true),
-        Some(Object::Dictionary(direct)) => (
+    // one becomes a new indirect object named by a new catalog. Either way
+    // its entries are copied as their bytes are, but for the two the
+    // signature sets. A document without one gets it direct in the
+    // rewritten catalog (ISO 32000-2 §7.7.2 allows either): no object of
+    // its own, no cross-reference row, some forty bytes fewer to hash.
+    let existing = match catalog.get(b"AcroForm")? {
+        Some(Object::Reference(id)) => Some((id, input.raw_dictionary(id, "AcroForm")?, true)),
+        Some(Object::Dictionary(direct)) => Some((
             allocate(),
             input.document.direct_dictionary(&direct, input.root)?,
             false,
-        ),
+        )),
         Some(_) => return Err(PdfError::Malformed { what: "AcroForm" }),
-        None => (allocate(), RawDictionary::empty(input.root), false),
+        None => None,
+    };
+    let Some((acroform_id, acroform, indirect)) = existing else {
+        let field_name = choose_field_name(input, None, spec.field_name)?;
+        let mut acroform = Dictionary::new();
+        acroform.set("Fields", Object::Array(vec![Object::Reference(widget_id)]));
+        acroform.set("SigFlags", Object::Integer(SIG_FLAGS));
+        objects.push((
+            input.root,
+            Rewritten::Dictionary {
+                source: catalog,
+                set: vec![(b"AcroForm", Object::Dictionary(acroform))],
+            },
+        ));
+        return finish_plan(
+            input,
+            page_dict,
+            page_id,
+            objects,
+            (field_name, page, signature_id, widget_id),
+            next,
+        );
     };
     if !indirect {
         objects.push((
@@ -108,7 +131,25 @@ pub(super) fn plan_signature_field(
             set,
         },
     ));
+    finish_plan(
+        input,
+        page_dict,
+        page_id,
+        objects,
+        (field_name, page, signature_id, widget_id),
+        next,
+    )
+}
 
+/// The plan's last step: the widget appended to the page's `/Annots`.
+fn finish_plan(
+    input: &InputDocument,
+    page_dict: RawDictionary,
+    page_id: ObjectId,
+    mut objects: Vec<(ObjectId, Rewritten)>,
+    (field_name, page, signature_id, widget_id): (String, u32, ObjectId, ObjectId),
+    next_object_number: u32,
+) -> Result<FieldPlan, PdfError> {
     let annots = appended(
         input,
         page_dict.get(b"Annots")?.as_ref(),
@@ -135,7 +176,7 @@ pub(super) fn plan_signature_field(
         widget_id,
         page_id,
         objects,
-        next_object_number: next,
+        next_object_number,
     })
 }
 

@@ -45,16 +45,6 @@ impl RawDictionary {
             })
     }
 
-    /// A dictionary without entries, for one that is created (its id, for
-    /// error messages, is that of the object it is made for).
-    pub(crate) fn empty(id: ObjectId) -> Self {
-        Self {
-            source: Vec::new(),
-            entries: Vec::new(),
-            id,
-        }
-    }
-
     /// Whether an entry has `key`.
     pub(crate) fn has(&self, key: &[u8]) -> bool {
         self.entries.iter().any(|entry| self.key_is(entry, key))
