@@ -4,7 +4,7 @@
 use super::input::InputDocument;
 use super::reader::RawDictionary;
 use super::{Lookup, PdfError, SignatureSpec};
-use lopdf::{Dictionary, Object, ObjectId};
+use lopdf::{Object, ObjectId};
 
 /// Annotation flags Print (bit 3) and Locked (bit 8), ISO 32000-2 §12.5.3.
 const WIDGET_FLAGS: i64 = 4 | 128;
@@ -39,6 +39,10 @@ pub(super) enum Rewritten {
         source: RawDictionary,
         set: Vec<(&'static [u8], Object)>,
     },
+    /// The catalog of a document without an AcroForm, its entries copied
+    /// as their bytes are, given a direct one that lists only the new field
+    /// (written by [`write_catalog_with_acroform`]).
+    CatalogWithAcroForm(RawDictionary),
 }
 
 pub(super) fn plan_signature_field(
@@ -79,16 +83,7 @@ pub(super) fn plan_signature_field(
     };
     let Some((acroform_id, acroform, indirect)) = existing else {
         let field_name = choose_field_name(input, None, spec.field_name)?;
-        let mut acroform = Dictionary::new();
-        acroform.set("Fields", Object::Array(vec![Object::Reference(widget_id)]));
-        acroform.set("SigFlags", Object::Integer(SIG_FLAGS));
-        objects.push((
-            input.root,
-            Rewritten::Dictionary {
-                source: catalog,
-                set: vec![(b"AcroForm", Object::Dictionary(acroform))],
-            },
-        ));
+        objects.push((input.root, Rewritten::CatalogWithAcroForm(catalog)));
         return finish_plan(
             input,
             page_dict,
@@ -195,6 +190,24 @@ pub(super) fn write_widget(out: &mut Vec<u8>, plan: &FieldPlan) {
     out.extend_from_slice(b"/V ");
     write::reference(out, plan.signature_id);
     out.extend_from_slice(b">>");
+}
+
+/// `catalog` with a direct AcroForm whose only field is the widget
+/// `widget_id` and whose SigFlags are set (ISO 32000-2 §12.7.3): written
+/// straight into `out`, as lopdf writes the same dictionary.
+pub(super) fn write_catalog_with_acroform(
+    out: &mut Vec<u8>,
+    catalog: &RawDictionary,
+    widget_id: ObjectId,
+) {
+    use super::write;
+    out.extend_from_slice(b"<<");
+    write::copied_entries(out, catalog, &[]);
+    out.extend_from_slice(b"/AcroForm<</Fields[");
+    write::reference(out, widget_id);
+    out.extend_from_slice(b"]/SigFlags ");
+    write::integer(out, SIG_FLAGS);
+    out.extend_from_slice(b">>>>");
 }
 
 /// Adds `item` to the array `current` (a dictionary's value): an indirect
@@ -431,6 +444,30 @@ mod tests {
                 String::from_utf8_lossy(&expected)
             );
         }
+    }
+
+    #[test]
+    fn a_new_acroform_is_written_into_the_catalog_as_lopdf_writes_the_dictionary() {
+        let pdf = crate::sign::testing::one_page_pdf();
+        let input = InputDocument::parse(&pdf).expect("parse");
+        let catalog = input
+            .raw_dictionary(input.root, "catalog")
+            .expect("catalog");
+        let mut acroform = Dictionary::new();
+        acroform.set("Fields", Object::Array(vec![Object::Reference((7, 0))]));
+        acroform.set("SigFlags", Object::Integer(SIG_FLAGS));
+        let mut expected = Vec::new();
+        super::super::write::dictionary_with(
+            &mut expected,
+            &catalog,
+            &[(b"AcroForm", Object::Dictionary(acroform))],
+        );
+        let mut written = Vec::new();
+        write_catalog_with_acroform(&mut written, &catalog, (7, 0));
+        assert_eq!(
+            String::from_utf8_lossy(&written),
+            String::from_utf8_lossy(&expected)
+        );
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! §7.5.6): new and changed objects, a cross-reference section of the same
 //! kind as the input's last one, and a trailer whose `/Prev` chains back.
 
-use super::form::{FieldPlan, Rewritten, write_text_string, write_widget};
+use super::form::{
+    FieldPlan, Rewritten, write_catalog_with_acroform, write_text_string, write_widget,
+};
 use super::input::InputDocument;
 use super::{Lookup, PdfError, SignatureSpec, write};
 use crate::datetime::write_pdf_date;
@@ -90,6 +92,9 @@ pub(super) fn write_signature_revision(
         match object {
             Rewritten::Object(object) => write::object(&mut out, object),
             Rewritten::Dictionary { source, set } => write::dictionary_with(&mut out, source, set),
+            Rewritten::CatalogWithAcroForm(catalog) => {
+                write_catalog_with_acroform(&mut out, catalog, plan.widget_id)
+            }
         }
         out.extend_from_slice(b"\nendobj\n");
     }
