@@ -12,7 +12,7 @@ const WIDGET_FLAGS: i64 = 4 | 128;
 const SIG_FLAGS: i64 = 1 | 2;
 
 /// What the signature revision writes, apart from the signature dictionary.
-pub(super) struct FieldPlan {
+pub(super) struct FieldPlan<'a> {
     pub field_name: String,
     pub page: u32,
     /// Id the signature dictionary gets.
@@ -24,31 +24,31 @@ pub(super) struct FieldPlan {
     /// Existing objects written again with changes, and new objects other
     /// than the signature dictionary and the widget (AcroForm, arrays), in
     /// ascending order of id: a handful, so a list.
-    pub objects: Vec<(ObjectId, Rewritten)>,
+    pub objects: Vec<(ObjectId, Rewritten<'a>)>,
     /// One past the highest object number used.
     pub next_object_number: u32,
 }
 
 /// An object the revision writes.
-pub(super) enum Rewritten {
+pub(super) enum Rewritten<'a> {
     /// A new or rebuilt object.
     Object(Object),
     /// A dictionary of the input with some entries set: the others are
     /// copied as their bytes are.
     Dictionary {
-        source: RawDictionary,
+        source: RawDictionary<'a>,
         set: Vec<(&'static [u8], Object)>,
     },
     /// The catalog of a document without an AcroForm, its entries copied
     /// as their bytes are, given a direct one that lists only the new field
     /// (written by [`write_catalog_with_acroform`]).
-    CatalogWithAcroForm(RawDictionary),
+    CatalogWithAcroForm(RawDictionary<'a>),
 }
 
-pub(super) fn plan_signature_field(
-    input: &InputDocument,
+pub(super) fn plan_signature_field<'a>(
+    input: &InputDocument<'a>,
     spec: &SignatureSpec,
-) -> Result<FieldPlan, PdfError> {
+) -> Result<FieldPlan<'a>, PdfError> {
     let catalog = input.raw_dictionary(input.root, "catalog")?;
     refuse_if_certified_without_changes(input, &catalog)?;
 
@@ -137,14 +137,14 @@ pub(super) fn plan_signature_field(
 }
 
 /// The plan's last step: the widget appended to the page's `/Annots`.
-fn finish_plan(
-    input: &InputDocument,
-    page_dict: RawDictionary,
+fn finish_plan<'a>(
+    input: &InputDocument<'a>,
+    page_dict: RawDictionary<'a>,
     page_id: ObjectId,
-    mut objects: Vec<(ObjectId, Rewritten)>,
+    mut objects: Vec<(ObjectId, Rewritten<'a>)>,
     (field_name, page, signature_id, widget_id): (String, u32, ObjectId, ObjectId),
     next_object_number: u32,
-) -> Result<FieldPlan, PdfError> {
+) -> Result<FieldPlan<'a>, PdfError> {
     let annots = appended(
         input,
         page_dict.get(b"Annots")?.as_ref(),
@@ -217,7 +217,7 @@ fn appended(
     input: &InputDocument,
     current: Option<&Object>,
     item: ObjectId,
-    objects: &mut Vec<(ObjectId, Rewritten)>,
+    objects: &mut Vec<(ObjectId, Rewritten<'_>)>,
     what: &'static str,
 ) -> Result<Option<Object>, PdfError> {
     match current {
