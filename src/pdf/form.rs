@@ -12,7 +12,7 @@ const WIDGET_FLAGS: i64 = 4 | 128;
 const SIG_FLAGS: i64 = 1 | 2;
 
 /// What the signature revision writes, apart from the signature dictionary.
-pub(super) struct FieldPlan {
+pub(super) struct FieldPlan<'a> {
     pub field_name: String,
     pub page: u32,
     /// Id the signature dictionary gets.
@@ -24,27 +24,31 @@ pub(super) struct FieldPlan {
     /// Existing objects written again with changes, and new objects other
     /// than the signature dictionary and the widget (AcroForm, arrays), in
     /// ascending order of id: a handful, so a list.
-    pub objects: Vec<(ObjectId, Rewritten)>,
+    pub objects: Vec<(ObjectId, Rewritten<'a>)>,
     /// One past the highest object number used.
     pub next_object_number: u32,
 }
 
 /// An object the revision writes.
-pub(super) enum Rewritten {
+pub(super) enum Rewritten<'a> {
     /// A new or rebuilt object.
     Object(Object),
     /// A dictionary of the input with some entries set: the others are
     /// copied as their bytes are.
     Dictionary {
-        source: RawDictionary,
+        source: RawDictionary<'a>,
         set: Vec<(&'static [u8], Object)>,
     },
+    /// The catalog of a document without an AcroForm, its entries copied
+    /// as their bytes are, given a direct one that lists only the new field
+    /// (written by [`write_catalog_with_acroform`]).
+    CatalogWithAcroForm(RawDictionary<'a>),
 }
 
-pub(super) fn plan_signature_field(
-    input: &InputDocument,
+pub(super) fn plan_signature_field<'a>(
+    input: &InputDocument<'a>,
     spec: &SignatureSpec,
-) -> Result<FieldPlan, PdfError> {
+) -> Result<FieldPlan<'a>, PdfError> {
     let catalog = input.raw_dictionary(input.root, "catalog")?;
     refuse_if_certified_without_changes(input, &catalog)?;
 
@@ -62,18 +66,32 @@ pub(super) fn plan_signature_field(
     let mut objects = Vec::with_capacity(4);
 
     // The AcroForm: an indirect dictionary is rewritten in place; a direct
-    // one (or none) becomes a new indirect object named by a new catalog.
-    // Either way its entries are copied as their bytes are, but for the two
-    // the signature sets.
-    let (acroform_id, acroform, indirect) = match catalog.get(b"AcroForm")? {
-        Some(Object::Reference(id)) => (id, input.raw_dictionary(id, "AcroForm")?, true),
-        Some(Object::Dictionary(direct)) => (
+    // one becomes a new indirect object named by a new catalog. Either way
+    // its entries are copied as their bytes are, but for the two the
+    // signature sets. A document without one gets it direct in the
+    // rewritten catalog (ISO 32000-2 §7.7.2 allows either): no object of
+    // its own, no cross-reference row, some forty bytes fewer to hash.
+    let existing = match catalog.get(b"AcroForm")? {
+        Some(Object::Reference(id)) => Some((id, input.raw_dictionary(id, "AcroForm")?, true)),
+        Some(Object::Dictionary(direct)) => Some((
             allocate(),
             input.document.direct_dictionary(&direct, input.root)?,
             false,
-        ),
+        )),
         Some(_) => return Err(PdfError::Malformed { what: "AcroForm" }),
-        None => (allocate(), RawDictionary::empty(input.root), false),
+        None => None,
+    };
+    let Some((acroform_id, acroform, indirect)) = existing else {
+        let field_name = choose_field_name(input, None, spec.field_name)?;
+        objects.push((input.root, Rewritten::CatalogWithAcroForm(catalog)));
+        return finish_plan(
+            input,
+            page_dict,
+            page_id,
+            objects,
+            (field_name, page, signature_id, widget_id),
+            next,
+        );
     };
     if !indirect {
         objects.push((
@@ -108,7 +126,25 @@ pub(super) fn plan_signature_field(
             set,
         },
     ));
+    finish_plan(
+        input,
+        page_dict,
+        page_id,
+        objects,
+        (field_name, page, signature_id, widget_id),
+        next,
+    )
+}
 
+/// The plan's last step: the widget appended to the page's `/Annots`.
+fn finish_plan<'a>(
+    input: &InputDocument<'a>,
+    page_dict: RawDictionary<'a>,
+    page_id: ObjectId,
+    mut objects: Vec<(ObjectId, Rewritten<'a>)>,
+    (field_name, page, signature_id, widget_id): (String, u32, ObjectId, ObjectId),
+    next_object_number: u32,
+) -> Result<FieldPlan<'a>, PdfError> {
     let annots = appended(
         input,
         page_dict.get(b"Annots")?.as_ref(),
@@ -135,7 +171,7 @@ pub(super) fn plan_signature_field(
         widget_id,
         page_id,
         objects,
-        next_object_number: next,
+        next_object_number,
     })
 }
 
@@ -156,6 +192,24 @@ pub(super) fn write_widget(out: &mut Vec<u8>, plan: &FieldPlan) {
     out.extend_from_slice(b">>");
 }
 
+/// `catalog` with a direct AcroForm whose only field is the widget
+/// `widget_id` and whose SigFlags are set (ISO 32000-2 §12.7.3): written
+/// straight into `out`, as lopdf writes the same dictionary.
+pub(super) fn write_catalog_with_acroform(
+    out: &mut Vec<u8>,
+    catalog: &RawDictionary,
+    widget_id: ObjectId,
+) {
+    use super::write;
+    out.extend_from_slice(b"<<");
+    write::copied_entries(out, catalog, &[]);
+    out.extend_from_slice(b"/AcroForm<</Fields[");
+    write::reference(out, widget_id);
+    out.extend_from_slice(b"]/SigFlags ");
+    write::integer(out, SIG_FLAGS);
+    out.extend_from_slice(b">>>>");
+}
+
 /// Adds `item` to the array `current` (a dictionary's value): an indirect
 /// array is rewritten as its own object, and `None` returned; a direct one
 /// is returned extended, a missing one created.
@@ -163,7 +217,7 @@ fn appended(
     input: &InputDocument,
     current: Option<&Object>,
     item: ObjectId,
-    objects: &mut Vec<(ObjectId, Rewritten)>,
+    objects: &mut Vec<(ObjectId, Rewritten<'_>)>,
     what: &'static str,
 ) -> Result<Option<Object>, PdfError> {
     match current {
@@ -390,6 +444,30 @@ mod tests {
                 String::from_utf8_lossy(&expected)
             );
         }
+    }
+
+    #[test]
+    fn a_new_acroform_is_written_into_the_catalog_as_lopdf_writes_the_dictionary() {
+        let pdf = crate::sign::testing::one_page_pdf();
+        let input = InputDocument::parse(&pdf).expect("parse");
+        let catalog = input
+            .raw_dictionary(input.root, "catalog")
+            .expect("catalog");
+        let mut acroform = Dictionary::new();
+        acroform.set("Fields", Object::Array(vec![Object::Reference((7, 0))]));
+        acroform.set("SigFlags", Object::Integer(SIG_FLAGS));
+        let mut expected = Vec::new();
+        super::super::write::dictionary_with(
+            &mut expected,
+            &catalog,
+            &[(b"AcroForm", Object::Dictionary(acroform))],
+        );
+        let mut written = Vec::new();
+        write_catalog_with_acroform(&mut written, &catalog, (7, 0));
+        assert_eq!(
+            String::from_utf8_lossy(&written),
+            String::from_utf8_lossy(&expected)
+        );
     }
 
     #[test]

@@ -53,7 +53,7 @@ impl<'a> InputDocument<'a> {
         &self,
         id: ObjectId,
         what: &'static str,
-    ) -> Result<RawDictionary, PdfError> {
+    ) -> Result<RawDictionary<'a>, PdfError> {
         self.document
             .dictionary(id)?
             .ok_or(PdfError::Malformed { what })

@@ -2,15 +2,17 @@
 //! §7.5.6): new and changed objects, a cross-reference section of the same
 //! kind as the input's last one, and a trailer whose `/Prev` chains back.
 
-use super::form::{FieldPlan, Rewritten, write_text_string, write_widget};
+use super::form::{
+    FieldPlan, Rewritten, write_catalog_with_acroform, write_text_string, write_widget,
+};
 use super::input::InputDocument;
 use super::{Lookup, PdfError, SignatureSpec, write};
 use crate::datetime::write_pdf_date;
 use lopdf::Object;
 
-/// Room for the three `/ByteRange` numbers after the leading 0, each up to
-/// ten digits (files up to 9,999,999,999 bytes).
-const BYTE_RANGE_PLACEHOLDER: &[u8] = b"0 0000000000 0000000000 0000000000";
+/// Room for the last `/ByteRange` number, the length of the signed bytes
+/// after `/Contents`: up to ten digits, the rest padded with spaces.
+const TAIL_LENGTH_PLACEHOLDER: &[u8] = b"0000000000";
 /// Room for a revision without its `/Contents`: a few rewritten objects and
 /// the cross-reference section (a larger one only reallocates).
 const REVISION_CAPACITY: usize = 4096;
@@ -33,21 +35,31 @@ pub(super) fn write_signature_revision(
     // sorted by number for the cross-reference section once all are written.
     let mut offsets: Vec<(u32, (usize, u16))> = Vec::with_capacity(plan.objects.len() + 3);
 
-    // The signature dictionary is written by hand: its /ByteRange and
-    // /Contents must sit at known offsets to be filled in later.
+    // The signature dictionary is written by hand: its /Contents and
+    // /ByteRange must sit at known offsets to be filled in later.
     let (number, generation) = plan.signature_id;
     offsets.push((number, (base + out.len(), generation)));
     write::object_header(&mut out, plan.signature_id);
     out.extend_from_slice(
-        b"<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached/ByteRange[",
+        b"<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached/Contents",
     );
-    let byte_range_at = out.len();
-    out.extend_from_slice(BYTE_RANGE_PLACEHOLDER);
-    out.extend_from_slice(b"]/Contents");
     // The hex string goes here when the CMS is embedded; offsets past it
     // count its bytes as if they were there.
     let contents_at = out.len();
     let contents_len = 2 * spec.contents_capacity + 2;
+    // /ByteRange after /Contents (entries are unordered, ISO 32000-2
+    // §7.3.7): the bounds of the gap are known here and written with their
+    // own digits, not padded to ten, and every byte written is hashed. Only
+    // the length after the gap waits for the end of the revision.
+    let contents_start = input.len() + contents_at;
+    out.extend_from_slice(b"/ByteRange[0 ");
+    write::unsigned(&mut out, contents_start as u64);
+    out.push(b' ');
+    write::unsigned(&mut out, (contents_start + contents_len) as u64);
+    out.push(b' ');
+    let tail_length_at = out.len();
+    out.extend_from_slice(TAIL_LENGTH_PLACEHOLDER);
+    out.push(b']');
     // From here on, where `out` would start were the hex string in it.
     let base = base + contents_len;
     // A PDF date has no byte a literal string must escape.
@@ -80,6 +92,9 @@ pub(super) fn write_signature_revision(
         match object {
             Rewritten::Object(object) => write::object(&mut out, object),
             Rewritten::Dictionary { source, set } => write::dictionary_with(&mut out, source, set),
+            Rewritten::CatalogWithAcroForm(catalog) => {
+                write_catalog_with_acroform(&mut out, catalog, plan.widget_id)
+            }
         }
         out.extend_from_slice(b"\nendobj\n");
     }
@@ -91,20 +106,15 @@ pub(super) fn write_signature_revision(
         write_xref_table(&mut out, base, &offsets, plan.next_object_number, document);
     }
 
-    let contents_start = input.len() + contents_at;
-    let mut byte_range = Vec::with_capacity(BYTE_RANGE_PLACEHOLDER.len());
-    byte_range.extend_from_slice(b"0");
-    for value in [
-        contents_start,
-        contents_start + contents_len,
-        out.len() - contents_at,
-    ] {
-        byte_range.push(b' ');
-        write::unsigned(&mut byte_range, value as u64);
-    }
-    let slot = &mut out[byte_range_at..byte_range_at + BYTE_RANGE_PLACEHOLDER.len()];
-    slot.fill(b' ');
-    slot[..byte_range.len()].copy_from_slice(&byte_range);
+    // The length's digits are written at the end, moved into the slot and
+    // padded with spaces there: no buffer of their own.
+    let tail_length = (out.len() - contents_at) as u64;
+    let end = out.len();
+    write::unsigned(&mut out, tail_length);
+    let digits = out.len() - end;
+    out.copy_within(end.., tail_length_at);
+    out[tail_length_at + digits..tail_length_at + TAIL_LENGTH_PLACEHOLDER.len()].fill(b' ');
+    out.truncate(end);
 
     Ok(SignatureRevision {
         bytes: out,

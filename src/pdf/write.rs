@@ -95,6 +95,20 @@ pub(super) fn dictionary_with(
     set: &[(&'static [u8], Object)],
 ) {
     out.extend_from_slice(b"<<");
+    copied_entries(out, source, set);
+    for (key, value) in set {
+        entry(out, key, value);
+    }
+    out.extend_from_slice(b">>");
+}
+
+/// The entries of a dictionary of the input as their bytes are, but for
+/// those of a key `set` sets, without the `<<` `>>` around them.
+pub(super) fn copied_entries(
+    out: &mut Vec<u8>,
+    source: &RawDictionary,
+    set: &[(&'static [u8], Object)],
+) {
     for (name, value) in source.entries() {
         if !set.iter().any(|(key, _)| RawDictionary::name_is(name, key)) {
             out.push(b'/');
@@ -103,10 +117,6 @@ pub(super) fn dictionary_with(
             out.extend_from_slice(value);
         }
     }
-    for (key, value) in set {
-        entry(out, key, value);
-    }
-    out.extend_from_slice(b">>");
 }
 
 /// Whether lopdf escapes bytes of `text` in a literal string.

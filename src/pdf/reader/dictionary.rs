@@ -10,18 +10,21 @@ use super::xref::Entry;
 use super::{Budget, LazyDocument};
 use crate::pdf::PdfError;
 use lopdf::{Dictionary, Object, ObjectId};
+use std::borrow::Cow;
 
 /// A dictionary's source bytes with the spans of its entries, in order.
 #[derive(Debug, Clone)]
-pub(crate) struct RawDictionary {
-    /// From `<<` through `>>`.
-    source: Vec<u8>,
+pub(crate) struct RawDictionary<'a> {
+    /// From `<<` through `>>`: borrowed from the file when the dictionary
+    /// is read in place (no copy), owned when it comes from a decoded
+    /// object stream or was written here.
+    source: Cow<'a, [u8]>,
     entries: Vec<RawEntry>,
     /// The object it was read from, for error messages.
     id: ObjectId,
 }
 
-impl RawDictionary {
+impl RawDictionary<'_> {
     /// The value under `key`, parsed; with duplicate keys the last one
     /// counts, as when the dictionary is read whole.
     pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Object>, PdfError> {
@@ -45,13 +48,12 @@ impl RawDictionary {
             })
     }
 
-    /// A dictionary without entries, for one that is created (its id, for
-    /// error messages, is that of the object it is made for).
-    pub(crate) fn empty(id: ObjectId) -> Self {
-        Self {
-            source: Vec::new(),
-            entries: Vec::new(),
-            id,
+    /// The same dictionary owning its source bytes.
+    fn into_owned(self) -> RawDictionary<'static> {
+        RawDictionary {
+            source: Cow::Owned(self.source.into_owned()),
+            entries: self.entries,
+            id: self.id,
         }
     }
 
@@ -93,14 +95,14 @@ impl RawDictionary {
     }
 }
 
-/// Reads the dictionary that starts at `offset` in `bytes`, copying its
+/// Reads the dictionary that starts at `offset` in `bytes`, borrowing its
 /// source; `Ok(None)` when no dictionary starts there.
-pub(super) fn read(
-    bytes: &[u8],
+pub(super) fn read<'b>(
+    bytes: &'b [u8],
     lexer: &mut Lexer<'_>,
     id: ObjectId,
     budget: &Budget,
-) -> Result<Option<RawDictionary>, PdfError> {
+) -> Result<Option<RawDictionary<'b>>, PdfError> {
     lexer.skip_whitespace();
     let start = lexer.position();
     if bytes.get(start..start + 2) != Some(b"<<") {
@@ -121,17 +123,17 @@ pub(super) fn read(
         entry.value = entry.value.start - start..entry.value.end - start;
     }
     Ok(Some(RawDictionary {
-        source: bytes.get(start..end).unwrap_or_default().to_vec(),
+        source: Cow::Borrowed(bytes.get(start..end).unwrap_or_default()),
         entries,
         id,
     }))
 }
 
-impl LazyDocument<'_> {
+impl<'a> LazyDocument<'a> {
     /// The object `id` as a [`RawDictionary`] when it is a dictionary (not
     /// a stream); `Ok(None)` when it is anything else, errors as
     /// [`object`](Self::object) gives them.
-    pub(crate) fn dictionary(&self, id: ObjectId) -> Result<Option<RawDictionary>, PdfError> {
+    pub(crate) fn dictionary(&self, id: ObjectId) -> Result<Option<RawDictionary<'a>>, PdfError> {
         if let Some(dictionary) = self.raw_dictionary(id)? {
             return Ok(Some(dictionary));
         }
@@ -149,19 +151,20 @@ impl LazyDocument<'_> {
         &self,
         dictionary: &Dictionary,
         id: ObjectId,
-    ) -> Result<RawDictionary, PdfError> {
+    ) -> Result<RawDictionary<'a>, PdfError> {
         let mut bytes = b"<<".to_vec();
         for (key, value) in dictionary {
             crate::pdf::write::entry(&mut bytes, key, value);
         }
         bytes.extend_from_slice(b">>");
         read(&bytes, &mut Lexer::new(&bytes, 0), id, &self.budget)?
+            .map(RawDictionary::into_owned)
             .ok_or(PdfError::Malformed { what: "dictionary" })
     }
 
     /// The dictionary object `id` read in place, or `Ok(None)` when it is
     /// not plainly one.
-    fn raw_dictionary(&self, id: ObjectId) -> Result<Option<RawDictionary>, PdfError> {
+    fn raw_dictionary(&self, id: ObjectId) -> Result<Option<RawDictionary<'a>>, PdfError> {
         let (number, generation) = id;
         match self.xref.entry(number) {
             Some(Entry::InUse {
@@ -181,7 +184,10 @@ impl LazyDocument<'_> {
             Some(Entry::Compressed { stream, index }) if generation == 0 => {
                 let stream = self.object_stream(stream)?;
                 let slice = stream.slice(index, number)?;
-                read(slice, &mut Lexer::new(slice, 0), id, &self.budget)
+                // The decoded stream is shared by the cache: the dictionary
+                // keeps a copy of its bytes.
+                Ok(read(slice, &mut Lexer::new(slice, 0), id, &self.budget)?
+                    .map(RawDictionary::into_owned))
             }
             _ => Ok(None),
         }
@@ -204,7 +210,7 @@ mod tests {
         }
     }
 
-    fn raw(bytes: &[u8]) -> RawDictionary {
+    fn raw(bytes: &[u8]) -> RawDictionary<'_> {
         read(bytes, &mut Lexer::new(bytes, 0), (3, 0), &Budget::default())
             .unwrap()
             .unwrap()

@@ -12,7 +12,7 @@ const MAX_PAGE_TREE_DEPTH: usize = 64;
 
 const MALFORMED: PdfError = PdfError::Malformed { what: "page tree" };
 
-impl LazyDocument<'_> {
+impl<'a> LazyDocument<'a> {
     /// Pages in the document: the root node's `/Count` (§7.7.3.2 Table 30).
     #[cfg_attr(
         not(test),
@@ -44,7 +44,7 @@ impl LazyDocument<'_> {
         &self,
         catalog: &RawDictionary,
         one_based: u32,
-    ) -> Result<(ObjectId, RawDictionary), PdfError> {
+    ) -> Result<(ObjectId, RawDictionary<'a>), PdfError> {
         let (root_id, mut node) = self.page_tree_root(catalog)?;
         let pages = self.count(&node)?;
         let Some(mut remaining) = usize::try_from(one_based)
@@ -93,7 +93,7 @@ impl LazyDocument<'_> {
     }
 
     /// The catalog (§7.7.2), named by the trailer's `/Root`.
-    fn catalog(&self) -> Result<RawDictionary, PdfError> {
+    fn catalog(&self) -> Result<RawDictionary<'a>, PdfError> {
         let root = self
             .trailer()
             .get(b"Root")
@@ -109,7 +109,7 @@ impl LazyDocument<'_> {
     fn page_tree_root(
         &self,
         catalog: &RawDictionary,
-    ) -> Result<(ObjectId, RawDictionary), PdfError> {
+    ) -> Result<(ObjectId, RawDictionary<'a>), PdfError> {
         let pages = match catalog.get(b"Pages")? {
             Some(Object::Reference(pages)) => pages,
             _ => {
