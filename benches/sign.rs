@@ -54,13 +54,23 @@ fn bench_sign(c: &mut Criterion) {
                     continue;
                 }
                 let (key, signer) = certified.signer(*backend);
-                let mut group = c.benchmark_group(group_id(document.name, name, *backend));
+                let id = group_id(document.name, name, *backend);
+                let mut group = c.benchmark_group(&id);
                 group.throughput(criterion::Throughput::Bytes(pdf.len() as u64));
                 group.bench_function("kyso", |b| {
                     b.iter(|| sign_pdf(black_box(pdf), &signer, &options, at).expect("sign"))
                 });
                 group.bench_function("ideal", |b| b.iter(|| ideal(&*key, black_box(pdf))));
                 group.finish();
+                fixtures::measure_paired(
+                    &id,
+                    || {
+                        black_box(sign_pdf(black_box(pdf), &signer, &options, at).expect("sign"));
+                    },
+                    || {
+                        black_box(ideal(&*key, black_box(pdf)));
+                    },
+                );
             }
         }
     }

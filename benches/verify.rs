@@ -115,13 +115,21 @@ fn bench_verify(c: &mut Criterion) {
                 document.name
             );
             let ideal = IdealChecks::new(certified);
-            let mut group = c.benchmark_group(group_id(document.name, name));
+            let id = group_id(document.name, name);
+            let mut group = c.benchmark_group(&id);
             group.throughput(criterion::Throughput::Bytes(signed.len() as u64));
             group.bench_function("kyso", |b| {
                 b.iter(|| verify_pdf(black_box(&signed), &context).expect("verify"))
             });
             group.bench_function("ideal", |b| b.iter(|| ideal.run(black_box(&signed))));
             group.finish();
+            fixtures::measure_paired(
+                &id,
+                || {
+                    black_box(verify_pdf(black_box(&signed), &context).expect("verify"));
+                },
+                || ideal.run(black_box(&signed)),
+            );
         }
     }
 }
