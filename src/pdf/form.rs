@@ -65,86 +65,14 @@ pub(super) fn plan_signature_field<'a>(
     let widget_id = allocate();
     let mut objects = Vec::with_capacity(4);
 
-    // The AcroForm: an indirect dictionary is rewritten in place; a direct
-    // one becomes a new indirect object named by a new catalog. Either way
-    // its entries are copied as their bytes are, but for the two the
-    // signature sets. A document without one gets it direct in the
-    // rewritten catalog (ISO 32000-2 §7.7.2 allows either): no object of
-    // its own, no cross-reference row, some forty bytes fewer to hash.
-    let existing = match catalog.get(b"AcroForm")? {
-        Some(Object::Reference(id)) => Some((id, input.raw_dictionary(id, "AcroForm")?, true)),
-        Some(Object::Dictionary(direct)) => Some((
-            allocate(),
-            input.document.direct_dictionary(&direct, input.root)?,
-            false,
-        )),
-        Some(_) => return Err(PdfError::Malformed { what: "AcroForm" }),
-        None => None,
-    };
-    let Some((acroform_id, acroform, indirect)) = existing else {
-        let field_name = choose_field_name(input, None, spec.field_name)?;
-        objects.push((input.root, Rewritten::CatalogWithAcroForm(catalog)));
-        return finish_plan(
-            input,
-            page_dict,
-            page_id,
-            objects,
-            (field_name, page, signature_id, widget_id),
-            next,
-        );
-    };
-    if !indirect {
-        objects.push((
-            input.root,
-            Rewritten::Dictionary {
-                source: catalog,
-                set: vec![(b"AcroForm", Object::Reference(acroform_id))],
-            },
-        ));
-    }
-
-    let current_fields = acroform.get(b"Fields")?;
-    let field_name = choose_field_name(input, current_fields.as_ref(), spec.field_name)?;
-    let fields = appended(
+    let field_name = plan_acroform(
         input,
-        current_fields.as_ref(),
+        catalog,
+        spec.field_name,
         widget_id,
+        &mut next,
         &mut objects,
-        "AcroForm /Fields",
     )?;
-    let flags = acroform
-        .get(b"SigFlags")?
-        .and_then(|flags| flags.as_i64().ok())
-        .unwrap_or(0);
-    let mut set = Vec::with_capacity(2);
-    set.extend(fields.map(|fields| (&b"Fields"[..], fields)));
-    set.push((&b"SigFlags"[..], Object::Integer(flags | SIG_FLAGS)));
-    objects.push((
-        acroform_id,
-        Rewritten::Dictionary {
-            source: acroform,
-            set,
-        },
-    ));
-    finish_plan(
-        input,
-        page_dict,
-        page_id,
-        objects,
-        (field_name, page, signature_id, widget_id),
-        next,
-    )
-}
-
-/// The plan's last step: the widget appended to the page's `/Annots`.
-fn finish_plan<'a>(
-    input: &InputDocument<'a>,
-    page_dict: RawDictionary<'a>,
-    page_id: ObjectId,
-    mut objects: Vec<(ObjectId, Rewritten<'a>)>,
-    (field_name, page, signature_id, widget_id): (String, u32, ObjectId, ObjectId),
-    next_object_number: u32,
-) -> Result<FieldPlan<'a>, PdfError> {
     let annots = appended(
         input,
         page_dict.get(b"Annots")?.as_ref(),
@@ -171,8 +99,71 @@ fn finish_plan<'a>(
         widget_id,
         page_id,
         objects,
-        next_object_number,
+        next_object_number: next,
     })
+}
+
+/// Plans the AcroForm's part of the revision into `objects` and answers
+/// the new field's name. An indirect AcroForm is rewritten in place; a
+/// direct one becomes a new indirect object (its number taken from `next`)
+/// named by a new catalog. Either way its entries are copied as their bytes
+/// are, but for the two the signature sets. A document without one gets it
+/// direct in the rewritten catalog (ISO 32000-2 §7.7.2 allows either): no
+/// object of its own, no cross-reference row, some forty bytes fewer to hash.
+fn plan_acroform<'a>(
+    input: &InputDocument<'a>,
+    catalog: RawDictionary<'a>,
+    wanted_name: Option<&str>,
+    widget_id: ObjectId,
+    next: &mut u32,
+    objects: &mut Vec<(ObjectId, Rewritten<'a>)>,
+) -> Result<String, PdfError> {
+    let (acroform_id, acroform) = match catalog.get(b"AcroForm")? {
+        Some(Object::Reference(id)) => (id, input.raw_dictionary(id, "AcroForm")?),
+        Some(Object::Dictionary(direct)) => {
+            let id = (*next, 0);
+            *next += 1;
+            let acroform = input.document.direct_dictionary(&direct, input.root)?;
+            objects.push((
+                input.root,
+                Rewritten::Dictionary {
+                    source: catalog,
+                    set: vec![(b"AcroForm", Object::Reference(id))],
+                },
+            ));
+            (id, acroform)
+        }
+        Some(_) => return Err(PdfError::Malformed { what: "AcroForm" }),
+        None => {
+            let field_name = choose_field_name(input, None, wanted_name)?;
+            objects.push((input.root, Rewritten::CatalogWithAcroForm(catalog)));
+            return Ok(field_name);
+        }
+    };
+    let current_fields = acroform.get(b"Fields")?;
+    let field_name = choose_field_name(input, current_fields.as_ref(), wanted_name)?;
+    let fields = appended(
+        input,
+        current_fields.as_ref(),
+        widget_id,
+        objects,
+        "AcroForm /Fields",
+    )?;
+    let flags = acroform
+        .get(b"SigFlags")?
+        .and_then(|flags| flags.as_i64().ok())
+        .unwrap_or(0);
+    let mut set = Vec::with_capacity(2);
+    set.extend(fields.map(|fields| (&b"Fields"[..], fields)));
+    set.push((&b"SigFlags"[..], Object::Integer(flags | SIG_FLAGS)));
+    objects.push((
+        acroform_id,
+        Rewritten::Dictionary {
+            source: acroform,
+            set,
+        },
+    ));
+    Ok(field_name)
 }
 
 /// The signature field merged with its widget annotation (ISO 32000-2
