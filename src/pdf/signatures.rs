@@ -5,7 +5,7 @@
 
 use super::PdfError;
 use super::form::decode_text_string;
-use super::reader::LazyDocument;
+use super::reader::{Keys, LazyDocument};
 use lopdf::{Dictionary, Object, ObjectId};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -96,6 +96,7 @@ impl<'a> SignedPdf<'a> {
             found: Vec::new(),
             dictionaries: HashMap::new(),
             budget: MAX_NODES,
+            page_keys: Keys::new(&[b"Kids", b"Annots"]),
         };
         let root = document.resolve(document.trailer().get(b"Root").unwrap_or(&Object::Null))?;
         let root = root
@@ -261,6 +262,8 @@ struct Finder<'d, 'a> {
     /// object itself reads (see [`SignedPdf::signature_entries_in_revision`]).
     dictionaries: HashMap<ObjectId, Dictionary>,
     budget: usize,
+    /// What makes a page-tree node worth reading: kids or annotations.
+    page_keys: Keys,
 }
 
 impl Finder<'_, '_> {
@@ -433,7 +436,7 @@ impl Finder<'_, '_> {
         self.spend()?;
         // A leaf without annotations holds no widget: most pages, read no further.
         if let Object::Reference(id) = node
-            && self.document.dictionary_lacks(*id, &[b"Kids", b"Annots"])
+            && self.document.dictionary_lacks(*id, &self.page_keys)
         {
             return Ok(());
         }
@@ -441,8 +444,20 @@ impl Finder<'_, '_> {
             return Ok(());
         };
         if let Ok(kids) = page.get(b"Kids") {
-            if let Ok(Object::Array(kids)) = self.document.resolve(kids) {
-                for kid in &kids {
+            // A direct array (nearly always) is walked where it is, not copied.
+            let resolved;
+            let kids = match kids {
+                Object::Reference(_) => match self.document.resolve(kids) {
+                    Ok(kids) => {
+                        resolved = kids;
+                        &resolved
+                    }
+                    Err(_) => return Ok(()),
+                },
+                direct => direct,
+            };
+            if let Object::Array(kids) = kids {
+                for kid in kids {
                     self.pages(kid, depth + 1)?;
                 }
             }

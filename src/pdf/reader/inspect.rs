@@ -7,27 +7,31 @@ use super::syntax::{Lexer, is_regular, is_whitespace};
 use super::xref::Entry;
 use crate::pdf::PdfError;
 use lopdf::{Object, ObjectId};
+use memchr::memmem;
+use std::sync::LazyLock;
 
-/// Bytes [`LazyDocument::dictionary_lacks`] compares at once.
-const SCAN_BLOCK: usize = 16;
+/// The keyword that closes an indirect object (ISO 32000-2 §7.3.10).
+const ENDOBJ_KEYWORD: &[u8] = b"endobj";
 
-/// Whether `block` holds any of `needles` (written so that the compiler
-/// compares the whole block at once).
-#[inline]
-fn holds_any(block: &[u8; SCAN_BLOCK], needles: &[u8; 6]) -> bool {
-    let [a, b, c, d, e, f] = *needles;
-    block
-        .iter()
-        .map(|&byte| {
-            u8::from(byte == a)
-                | u8::from(byte == b)
-                | u8::from(byte == c)
-                | u8::from(byte == d)
-                | u8::from(byte == e)
-                | u8::from(byte == f)
-        })
-        .fold(0, |any, hit| any | hit)
-        != 0
+/// [`ENDOBJ_KEYWORD`]'s searcher, built once.
+static ENDOBJ: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(ENDOBJ_KEYWORD));
+
+/// Names [`LazyDocument::dictionary_lacks`] looks for, each searched for
+/// as written with its `/`, by a searcher built once for a whole walk.
+pub(crate) struct Keys {
+    searchers: Vec<memmem::Finder<'static>>,
+}
+
+impl Keys {
+    /// The keys `names` (without their `/`).
+    pub(crate) fn new(names: &[&[u8]]) -> Self {
+        let searchers = names
+            .iter()
+            .map(|name| memmem::Finder::new(&[b"/", *name].concat()).into_owned())
+            .collect();
+        Self { searchers }
+    }
 }
 
 impl LazyDocument<'_> {
@@ -91,8 +95,8 @@ impl LazyDocument<'_> {
     /// or comments (§7.3.4.2, §7.2.4), so an `endobj` that starts a token
     /// can only be the keyword that closes the object (within the dictionary
     /// it would be a syntax error, and hex strings hold no such letters).
-    /// The dictionary lies before it. Every key must be a non-empty name.
-    pub(crate) fn dictionary_lacks(&self, id: ObjectId, keys: &[&[u8]]) -> bool {
+    /// The dictionary lies before it.
+    pub(crate) fn dictionary_lacks(&self, id: ObjectId, keys: &Keys) -> bool {
         let Some(Entry::InUse { offset, generation }) = self.xref.entry(id.0) else {
             return false;
         };
@@ -111,69 +115,32 @@ impl LazyDocument<'_> {
         if !body.starts_with(b"<<") {
             return false;
         }
-        // The bytes the scan stops at: what may hide a key or an `endobj`
-        // (`#`, `(`, `%`), the first letter of each key (checked for the
-        // `/` before it and the rest after it), and the last letter of
-        // `endobj`. Any other byte costs one table load; a page's
-        // dictionary has a `/` every few bytes, its keys' letters rarely.
-        if keys.iter().any(|key| key.is_empty()) {
+        // The `endobj` that ends the object: the first one that starts a
+        // token (not the tail of a name or of another word).
+        let mut from = 0;
+        let end = loop {
+            let Some(found) = ENDOBJ.find(body.get(from..).unwrap_or_default()) else {
+                return false;
+            };
+            let at = from + found;
+            if at > 0 && !is_regular(body[at - 1]) && body[at - 1] != b'/' {
+                break at;
+            }
+            from = at + 1;
+        };
+        // Before it, nothing that may hide a key or an `endobj` (`#`, `(`,
+        // `%`), and no name that spells a key (a name's letters are regular
+        // characters, so none runs on past the delimiter before `endobj`).
+        let dictionary = &body[..end];
+        if memchr::memchr3(b'#', b'(', b'%', dictionary).is_some()
+            || keys
+                .searchers
+                .iter()
+                .any(|key| key.find(dictionary).is_some())
+        {
             return false;
         }
-        let mut stops = [false; 256];
-        for byte in [b'#', b'(', b'%', b'j'] {
-            stops[usize::from(byte)] = true;
-        }
-        for key in keys {
-            stops[usize::from(key[0])] = true;
-        }
-        // The same set as compares, for passing whole blocks without a
-        // stop at vector speed (up to two keys; more are only looked up).
-        let needles = match keys {
-            [first] => Some([b'#', b'(', b'%', b'j', first[0], first[0]]),
-            [first, second] => Some([b'#', b'(', b'%', b'j', first[0], second[0]]),
-            _ => None,
-        };
-        let mut at = 0;
-        loop {
-            if let Some(needles) = &needles {
-                while let Some(block) = body
-                    .get(at..at + SCAN_BLOCK)
-                    .and_then(|block| <&[u8; SCAN_BLOCK]>::try_from(block).ok())
-                    && !holds_any(block, needles)
-                {
-                    at += SCAN_BLOCK;
-                }
-            }
-            let Some(rest) = body.get(at..) else {
-                return false;
-            };
-            let window = &rest[..rest.len().min(SCAN_BLOCK)];
-            let Some(found) = window.iter().position(|byte| stops[usize::from(*byte)]) else {
-                if window.is_empty() {
-                    return false;
-                }
-                at += window.len();
-                continue;
-            };
-            at += found;
-            let byte = body[at];
-            if matches!(byte, b'#' | b'(' | b'%') {
-                return false;
-            }
-            if at > 0 && body[at - 1] == b'/' && keys.iter().any(|key| body[at..].starts_with(key))
-            {
-                return false;
-            }
-            if byte == b'j'
-                && at >= 6
-                && body[..=at].ends_with(b"endobj")
-                && !is_regular(body[at - 6])
-                && body[at - 6] != b'/'
-            {
-                return self.budget.charge(at).is_ok();
-            }
-            at += 1;
-        }
+        self.budget.charge(end + ENDOBJ_KEYWORD.len() - 1).is_ok()
     }
 
     /// Object numbers whose cross-reference entry here differs from the one

@@ -23,6 +23,7 @@ mod xref;
 
 use super::PdfError;
 pub(crate) use dictionary::RawDictionary;
+pub(crate) use inspect::Keys;
 use lopdf::{Dictionary, Object, ObjectId};
 use objects::ObjectStream;
 use std::cell::{Cell, RefCell};

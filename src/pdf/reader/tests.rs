@@ -271,16 +271,16 @@ fn a_page_is_proved_free_of_keys_only_when_its_bytes_cannot_hide_them() {
         let bytes = pdf.finish(xref);
         let document = LazyDocument::parse(&bytes).unwrap();
         assert_eq!(
-            document.dictionary_lacks((3, 0), &[b"Kids", b"Annots"]),
+            document.dictionary_lacks((3, 0), &Keys::new(&[b"Kids", b"Annots"])),
             lacks,
             "{body}"
         );
         // Another generation is not the object.
-        assert!(!document.dictionary_lacks((3, 1), &[b"Kids", b"Annots"]));
+        assert!(!document.dictionary_lacks((3, 1), &Keys::new(&[b"Kids", b"Annots"])));
     }
 }
 
-/// The byte-at-a-time scan that `dictionary_lacks`'s block scan replaces,
+/// The byte-at-a-time scan that `dictionary_lacks`'s searches replace,
 /// over the bytes from the dictionary's `<<` to the end of the file.
 fn lacks_one_byte_at_a_time(body: &[u8], keys: &[&[u8]]) -> bool {
     for (at, byte) in body.iter().enumerate() {
@@ -301,7 +301,7 @@ fn lacks_one_byte_at_a_time(body: &[u8], keys: &[&[u8]]) -> bool {
 }
 
 #[test]
-fn the_block_scan_proves_what_a_byte_scan_proves_wherever_the_stops_fall() {
+fn the_searches_prove_what_a_byte_scan_proves_wherever_the_stops_fall() {
     let mut state = 0x2545_f491_u32;
     let mut next = move || {
         state ^= state << 13;
@@ -348,7 +348,7 @@ fn the_block_scan_proves_what_a_byte_scan_proves_wherever_the_stops_fall() {
         let document = LazyDocument::parse(&bytes).unwrap();
         for keys in [&[b"Kids".as_slice(), b"Annots"][..], &[b"Kids"]] {
             assert_eq!(
-                document.dictionary_lacks((3, 0), keys),
+                document.dictionary_lacks((3, 0), &Keys::new(keys)),
                 lacks_one_byte_at_a_time(&bytes[start..], keys),
                 "{body}"
             );
