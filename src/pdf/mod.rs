@@ -271,10 +271,10 @@ fn write_revision_with_contents(
     out.push(b'<');
     let hex_start = out.len();
     let hex_end = hex_start + contents_len - 2;
-    // The hex digits first, then zeros up to the end: each byte is written
-    // once (the caller checked that the CMS fits).
-    write::hex_digits(out, cms_der);
+    // Zeros, then the hex digits over their start (the caller checked that
+    // the CMS fits).
     out.resize(hex_end, b'0');
+    write::hex_digits_over(&mut out[hex_start..], cms_der);
     out.push(b'>');
     out.extend_from_slice(after);
 }
