@@ -286,7 +286,7 @@ impl SigningApi {
         let signed: SignedDocument = self
             .cpu
             .run_sized(parsed.pdf.len(), move || {
-                sign::sign_pdf(&parsed.pdf, &signer, &parsed.options, SystemTime::now())
+                sign::sign_pdf_owned(parsed.pdf, &signer, &parsed.options, SystemTime::now())
             })
             .await?
             .map_err(ApiError::from)?;

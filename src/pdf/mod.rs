@@ -291,6 +291,19 @@ pub fn prepare_signature(input: &[u8], spec: &SignatureSpec) -> Result<PreparedP
     Ok(prepared(Input::Owned(owned), revision))
 }
 
+/// [`prepare_signature`] for an input the caller hands over: the revision
+/// is appended to it in place, so the document is not copied (a request's
+/// bytes, owned by the service that signs them).
+pub fn prepare_signature_owned(
+    input: Vec<u8>,
+    spec: &SignatureSpec,
+) -> Result<PreparedPdf, PdfError> {
+    let revision = write_revision(&input, spec)?;
+    let mut owned = input;
+    owned.reserve_exact(revision.bytes.len() + revision.contents_len);
+    Ok(prepared(Input::Owned(owned), revision))
+}
+
 /// [`prepare_signature`] for an input shared with the caller: nothing the
 /// size of the document is allocated (large documents streamed in).
 pub fn prepare_signature_shared(

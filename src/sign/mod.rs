@@ -20,7 +20,9 @@ mod signer;
 pub(crate) mod testing;
 
 pub use certificate::{SignerProfile, describe_key};
-pub use prepared::{PreparedSignature, prepare, prepare_shared, signature_value_sha256};
+pub use prepared::{
+    PreparedSignature, prepare, prepare_owned, prepare_shared, signature_value_sha256,
+};
 pub use signer::Signer;
 
 use crate::cms::{CertificateError, CmsError};
@@ -165,6 +167,19 @@ pub fn sign_pdf(
     let signature_value = signer.key().sign(prepared.data_to_be_signed())?;
     // Signer::new matched the key to the certificate, so a value it produced
     // verifies; checking it again would only slow every signature down.
+    prepared.dangerous_complete_unverified(&signature_value)
+}
+
+/// [`sign_pdf`] for a document the caller hands over (a request's bytes):
+/// the signed file is built in its buffer, so the document is not copied.
+pub fn sign_pdf_owned(
+    pdf: Vec<u8>,
+    signer: &Signer,
+    options: &SignOptions,
+    now: SystemTime,
+) -> Result<SignedDocument, SignError> {
+    let prepared = prepare_owned(pdf, signer.profile(), options, now)?;
+    let signature_value = signer.key().sign(prepared.data_to_be_signed())?;
     prepared.dangerous_complete_unverified(&signature_value)
 }
 

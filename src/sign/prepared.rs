@@ -35,6 +35,19 @@ pub fn prepare(
     })
 }
 
+/// [`prepare`] for a document the caller hands over: the signed file is
+/// built in its buffer, without a copy of the document.
+pub fn prepare_owned(
+    pdf: Vec<u8>,
+    profile: &Arc<SignerProfile>,
+    options: &SignOptions,
+    now: SystemTime,
+) -> Result<PreparedSignature, SignError> {
+    prepare_with(profile, options, now, |spec| {
+        pdf::prepare_signature_owned(pdf, spec)
+    })
+}
+
 /// [`prepare`] for a document shared with the caller: nothing the size of
 /// the document is allocated, and [`PreparedSignature::complete_parts`]
 /// returns the document and the signature revision apart (streamed signing
@@ -224,6 +237,25 @@ mod tests {
         let signed = prepared.complete(&value).expect("complete");
         assert_eq!(signed.summary, summary);
         assert!(signed.pdf.starts_with(&one_page_pdf()));
+    }
+
+    #[test]
+    fn a_document_handed_over_is_signed_exactly_as_a_borrowed_copy_would_be() {
+        let (key, chain) = leader_key();
+        let profile = Arc::new(SignerProfile::for_external_key(&chain).expect("profile"));
+        let options = SignOptions::default();
+        let borrowed = prepare(&one_page_pdf(), &profile, &options, now()).expect("prepare");
+        let handed_over =
+            prepare_owned(one_page_pdf(), &profile, &options, now()).expect("prepare");
+        assert_eq!(
+            handed_over.data_to_be_signed(),
+            borrowed.data_to_be_signed()
+        );
+        let value = key.sign(borrowed.data_to_be_signed()).expect("sign");
+        let borrowed = borrowed.complete(&value).expect("complete");
+        let handed_over = handed_over.complete(&value).expect("complete");
+        assert_eq!(handed_over.pdf, borrowed.pdf);
+        assert_eq!(handed_over.summary, borrowed.summary);
     }
 
     #[test]
