@@ -13,6 +13,10 @@ use std::sync::LazyLock;
 /// The keyword that closes an indirect object (ISO 32000-2 §7.3.10).
 const ENDOBJ_KEYWORD: &[u8] = b"endobj";
 
+/// Most bytes [`LazyDocument::dictionary_lacks`] searches from an object's
+/// `<<`; a longer dictionary proves nothing there and is read whole.
+const MAX_SCANNED: usize = 4096;
+
 /// [`ENDOBJ_KEYWORD`]'s searcher, built once.
 static ENDOBJ: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(ENDOBJ_KEYWORD));
@@ -115,6 +119,10 @@ impl LazyDocument<'_> {
         if !body.starts_with(b"<<") {
             return false;
         }
+        // A node worth proving so is short; the search stops there, so a
+        // file without `endobj` costs each node a bounded scan, not the
+        // rest of the file (the whole-object reader charges the budget).
+        let body = &body[..body.len().min(MAX_SCANNED)];
         // The `endobj` that ends the object: the first one that starts a
         // token (not the tail of a name or of another word).
         let mut from = 0;

@@ -280,6 +280,20 @@ fn a_page_is_proved_free_of_keys_only_when_its_bytes_cannot_hide_them() {
     }
 }
 
+#[test]
+fn a_page_dictionary_too_long_to_scan_proves_nothing_and_is_read_whole() {
+    let long = format!("<< /Type /Page{} >>", " ".repeat(5_000));
+    let mut pdf = PdfBuilder::new();
+    for (number, text) in TWO_PAGES {
+        pdf.object(number, if number == 3 { &long } else { text });
+    }
+    let xref = pdf.table(&[(0, 5)], "<< /Size 5 /Root 1 0 R >>");
+    let bytes = pdf.finish(xref);
+    let document = LazyDocument::parse(&bytes).unwrap();
+    assert!(!document.dictionary_lacks((3, 0), &Keys::new(&[b"Kids", b"Annots"])));
+    assert_eq!(document.page(1).unwrap(), (3, 0));
+}
+
 /// The byte-at-a-time scan that `dictionary_lacks`'s searches replace,
 /// over the bytes from the dictionary's `<<` to the end of the file.
 fn lacks_one_byte_at_a_time(body: &[u8], keys: &[&[u8]]) -> bool {
