@@ -70,6 +70,7 @@ fn bench_sign(c: &mut Criterion) {
                 group.finish();
                 fixtures::measure_paired_with_input(
                     &id,
+                    pdf.len(),
                     || pdf.clone(),
                     |owned| black_box(sign(owned)),
                     || {
