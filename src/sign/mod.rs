@@ -163,11 +163,7 @@ pub fn sign_pdf(
     options: &SignOptions,
     now: SystemTime,
 ) -> Result<SignedDocument, SignError> {
-    let prepared = prepare(pdf, signer.profile(), options, now)?;
-    let signature_value = signer.key().sign(prepared.data_to_be_signed())?;
-    // Signer::new matched the key to the certificate, so a value it produced
-    // verifies; checking it again would only slow every signature down.
-    prepared.dangerous_complete_unverified(&signature_value)
+    complete_with_own_key(prepare(pdf, signer.profile(), options, now)?, signer)
 }
 
 /// [`sign_pdf`] for a document the caller hands over (a request's bytes):
@@ -178,8 +174,18 @@ pub fn sign_pdf_owned(
     options: &SignOptions,
     now: SystemTime,
 ) -> Result<SignedDocument, SignError> {
-    let prepared = prepare_owned(pdf, signer.profile(), options, now)?;
+    complete_with_own_key(prepare_owned(pdf, signer.profile(), options, now)?, signer)
+}
+
+/// The key of `signer`, whose profile prepared the signature, signs it and
+/// the CMS is embedded.
+fn complete_with_own_key(
+    prepared: PreparedSignature,
+    signer: &Signer,
+) -> Result<SignedDocument, SignError> {
     let signature_value = signer.key().sign(prepared.data_to_be_signed())?;
+    // Signer::new matched the key to the certificate, so a value it produced
+    // verifies; checking it again would only slow every signature down.
     prepared.dangerous_complete_unverified(&signature_value)
 }
 
