@@ -178,7 +178,7 @@ pub(super) fn run(args: SignArgs) -> Result<(), CliError> {
     }
     let summary = match &args.server {
         Some(server) => sign_remote(server, &args, pdf)?,
-        None => sign_offline(&args, &pdf)?,
+        None => sign_offline(&args, pdf)?,
     };
     report(&args, Some(&input), &summary)
 }
@@ -222,7 +222,7 @@ fn write_output(path: &Path, pdf: &[u8]) -> Result<(), CliError> {
         .map_err(|e| CliError::Failure(format!("cannot write {}: {e}", path.display())))
 }
 
-fn sign_offline(args: &SignArgs, pdf: &[u8]) -> Result<Summary, CliError> {
+fn sign_offline(args: &SignArgs, pdf: Vec<u8>) -> Result<Summary, CliError> {
     let bad = |e: keyfile::KeyFileError| CliError::BadInput(e.to_string());
     let padding = if args.rsa_pss {
         RsaPadding::Pss
@@ -276,13 +276,14 @@ fn sign_offline(args: &SignArgs, pdf: &[u8]) -> Result<Summary, CliError> {
     }
     let signer =
         Signer::new(material.key, &chain).map_err(|e| CliError::BadInput(e.to_string()))?;
-    let signed =
-        sign::sign_pdf(pdf, &signer, &options(args), SystemTime::now()).map_err(|e| match e {
+    let signed = sign::sign_pdf_owned(pdf, &signer, &options(args), SystemTime::now()).map_err(
+        |e| match e {
             sign::SignError::Pdf(_) | sign::SignError::CertificateNotValidAt { .. } => {
                 CliError::BadInput(e.to_string())
             }
             other => CliError::Failure(other.to_string()),
-        })?;
+        },
+    )?;
     write_output(&args.output, &signed.pdf)?;
     let s = signed.summary;
     Ok(Summary {
