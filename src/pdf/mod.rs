@@ -140,8 +140,9 @@ pub struct PreparedPdf {
     page: u32,
 }
 
-/// The input of a [`PreparedPdf`]: a copy with room for the revision (the
-/// signed file is built in it), or shared with the caller (the signed file is
+/// The input of a [`PreparedPdf`]: a copy, or the caller's handed-over
+/// buffer, with room for the revision (the signed file is built in it), or
+/// shared with the caller (the signed file is
 /// the input followed by [`SignedParts::revision`], never copied whole).
 #[derive(Debug, Clone)]
 enum Input {
@@ -207,7 +208,7 @@ impl PreparedPdf {
     pub fn embed(self, cms_der: &[u8]) -> Result<Vec<u8>, PdfError> {
         self.check_fits(cms_der)?;
         let mut whole = match self.input {
-            // The copy was made with room for the revision.
+            // Made or grown with room for the revision.
             Input::Owned(bytes) => bytes,
             Input::Shared(shared) => {
                 let mut whole =
