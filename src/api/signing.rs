@@ -436,7 +436,7 @@ impl proto::signing_service_server::SigningService for SigningApi {
                         sign::SignError::Certificate(e) => invalid("signer_certificate", e),
                         other => ApiError::from(other),
                     })?;
-                sign::prepare(&pdf, &Arc::new(profile), &options, now).map_err(ApiError::from)
+                sign::prepare_owned(pdf, &Arc::new(profile), &options, now).map_err(ApiError::from)
             })
             .await??;
         let expires_at = now + prepared::KEPT;
