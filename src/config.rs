@@ -4,6 +4,8 @@
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+
+pub use crate::scheduling::CpuScheduling;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -60,6 +62,11 @@ pub struct ServeConfig {
     /// in the config file).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tokens: Vec<TokenSetting>,
+    /// How Linux schedules the server's threads (`KYSO_CPU_SCHEDULING`):
+    /// `batch` (woken threads do not preempt running signatures; more
+    /// documents/s under full load) or `normal`. See [`crate::scheduling`].
+    #[serde(default)]
+    pub cpu_scheduling: CpuScheduling,
 }
 
 /// A PKCS#11 token, as configured: `[[tokens]]` with `name`, `module`,
@@ -116,6 +123,7 @@ impl Default for ServeConfig {
             key_encryption_key_file: None,
             public_url: None,
             tokens: Vec::new(),
+            cpu_scheduling: CpuScheduling::default(),
         }
     }
 }
@@ -144,6 +152,9 @@ pub struct ServeOverrides {
     /// `--public-url`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// `--cpu-scheduling`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_scheduling: Option<CpuScheduling>,
 }
 
 /// What is wrong with the configuration.
@@ -209,6 +220,7 @@ impl ServeConfig {
                 "report_threshold_percent",
                 "key_encryption_key_file",
                 "public_url",
+                "cpu_scheduling",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()
@@ -233,6 +245,21 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("/srv/kyso"));
         assert_eq!(config.max_pdf_bytes, 2000);
         assert_eq!(config.listen, ServeConfig::default().listen);
+    }
+
+    #[test]
+    fn the_threads_run_as_batch_unless_the_config_file_says_normal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("kyso.toml");
+        std::fs::write(&file, "data_dir = \"/srv/kyso\"\n").expect("write");
+        let config = ServeConfig::load(Some(&file), &ServeOverrides::default()).expect("load");
+        assert_eq!(config.cpu_scheduling, CpuScheduling::Batch);
+        std::fs::write(&file, "cpu_scheduling = \"normal\"\n").expect("write");
+        let config = ServeConfig::load(Some(&file), &ServeOverrides::default()).expect("load");
+        assert_eq!(config.cpu_scheduling, CpuScheduling::Normal);
+        std::fs::write(&file, "cpu_scheduling = \"fifo\"\n").expect("write");
+        let refused = ServeConfig::load(Some(&file), &ServeOverrides::default());
+        assert!(refused.is_err(), "only batch and normal exist");
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod keystore;
 pub mod pdf;
 pub mod records;
 pub mod report;
+pub mod scheduling;
 pub mod server;
 pub mod sign;
 pub mod units;

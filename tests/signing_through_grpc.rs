@@ -343,3 +343,56 @@ fn grpc_health_and_reflection_are_served() {
         );
     });
 }
+
+/// The name and Linux scheduling policy of each thread of process `pid`
+/// (field 41 of `/proc/PID/task/TID/stat`: 0 is `SCHED_OTHER`, 3 `SCHED_BATCH`).
+#[cfg(target_os = "linux")]
+fn thread_policies(pid: u32) -> Vec<(String, u32)> {
+    let mut policies = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).expect("tasks") {
+        let stat = std::fs::read_to_string(task.expect("task").path().join("stat")).expect("stat");
+        // The name is in parentheses and may hold spaces; fields follow it.
+        let (head, rest) = stat.rsplit_once(')').expect("stat format");
+        let name = head
+            .split_once('(')
+            .map_or("", |(_, name)| name)
+            .to_string();
+        let policy = rest
+            .split_whitespace()
+            .nth(41 - 3)
+            .and_then(|field| field.parse().ok())
+            .expect("policy field");
+        policies.push((name, policy));
+    }
+    policies
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn every_server_thread_runs_under_the_batch_policy_unless_configured_normal() {
+    const SCHED_OTHER: u32 = 0;
+    const SCHED_BATCH: u32 = 3;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let server = KysoServer::start(&data, &[]);
+    let policies = thread_policies(server.pid());
+    // The runtime's workers, the signing threads and the records writer.
+    for expected in ["tokio-rt-worker", "kyso-cpu-0", "sqlx-sqlite-wor"] {
+        assert!(
+            policies.iter().any(|(name, _)| name == expected),
+            "no {expected} thread in {policies:?}"
+        );
+    }
+    assert!(
+        policies.iter().all(|(_, policy)| *policy == SCHED_BATCH),
+        "{policies:?}"
+    );
+    drop(server);
+
+    let server = KysoServer::start(&data, &["--cpu-scheduling", "normal"]);
+    let policies = thread_policies(server.pid());
+    assert!(
+        policies.iter().all(|(_, policy)| *policy == SCHED_OTHER),
+        "{policies:?}"
+    );
+}
