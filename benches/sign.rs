@@ -16,6 +16,10 @@
 
 mod fixtures;
 
+/// The service's allocator (see src/main.rs), so that kyso is measured as it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::BatchSize;
 use criterion::{Criterion, criterion_group};
 use fixtures::{ALGORITHMS, Certified, documents, now, report_ratios};
