@@ -58,7 +58,6 @@ pub fn apply_to_this_thread(policy: CpuScheduling) -> Result<(), SchedulingError
         NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
         thread_native_id,
     };
-    use thread_priority::{ThreadPriority, ThreadPriorityValue};
 
     let failed = |reason: String| SchedulingError { policy, reason };
     let native = ThreadSchedulePolicy::Normal(match policy {
@@ -70,13 +69,24 @@ pub fn apply_to_this_thread(policy: CpuScheduling) -> Result<(), SchedulingError
     // the operator started the server with.
     let nice = rustix::process::getpriority_process(None)
         .map_err(|e| failed(format!("cannot read the nice value: {e}")))?;
-    let keeping_nice = (0..=u8::from(ThreadPriorityValue::MAX))
-        .filter_map(|value| ThreadPriorityValue::try_from(value).ok())
-        .map(ThreadPriority::Crossplatform)
-        .find(|priority| priority.to_posix(native).is_ok_and(|posix| posix == nice))
+    let keeping_nice = priority_keeping(nice, native)
         .ok_or_else(|| failed(format!("no priority keeps nice value {nice}")))?;
     set_thread_priority_and_policy(thread_native_id(), keeping_nice, native)
         .map_err(|e| failed(format!("{e:?}")))
+}
+
+/// The priority that `thread_priority` turns into nice value `nice` under
+/// `policy`.
+#[cfg(target_os = "linux")]
+fn priority_keeping(
+    nice: i32,
+    policy: thread_priority::unix::ThreadSchedulePolicy,
+) -> Option<thread_priority::ThreadPriority> {
+    use thread_priority::{ThreadPriority, ThreadPriorityValue};
+    (0..=u8::from(ThreadPriorityValue::MAX))
+        .filter_map(|value| ThreadPriorityValue::try_from(value).ok())
+        .map(ThreadPriority::Crossplatform)
+        .find(|priority| priority.to_posix(policy).is_ok_and(|posix| posix == nice))
 }
 
 /// Sets `policy` on the calling thread: only the normal policy exists here.
@@ -128,5 +138,21 @@ mod tests {
         assert_eq!(seen.2, nice_before, "the nice value was kept");
         // The test's own thread is untouched.
         assert_eq!(of_this_thread(), Some(CpuScheduling::Normal));
+    }
+
+    #[test]
+    fn every_nice_value_a_server_may_be_started_with_is_kept() {
+        use thread_priority::unix::{NormalThreadSchedulePolicy, ThreadSchedulePolicy};
+        for native in [
+            NormalThreadSchedulePolicy::Batch,
+            NormalThreadSchedulePolicy::Other,
+        ] {
+            for nice in -20..=19 {
+                assert!(
+                    priority_keeping(nice, ThreadSchedulePolicy::Normal(native)).is_some(),
+                    "nice {nice} under {native:?}"
+                );
+            }
+        }
     }
 }
