@@ -375,14 +375,23 @@ fn every_server_thread_runs_under_the_batch_policy_unless_configured_normal() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let server = KysoServer::start(&data, &[]);
-    let policies = thread_policies(server.pid());
-    // The runtime's workers, the signing threads and the records writer.
-    for expected in ["tokio-rt-worker", "kyso-cpu-0", "sqlx-sqlite-wor"] {
+    // The runtime's workers, the signing threads and the records writer. A
+    // thread takes its name once it first runs, which on a busy machine may
+    // be a moment after the server reports its port.
+    let expected = ["tokio-rt-worker", "kyso-cpu-0", "sqlx-sqlite-wor"];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let policies = loop {
+        let policies = thread_policies(server.pid());
+        let named = |wanted: &str| policies.iter().any(|(name, _)| name == wanted);
+        if expected.iter().all(|wanted| named(wanted)) {
+            break policies;
+        }
         assert!(
-            policies.iter().any(|(name, _)| name == expected),
-            "no {expected} thread in {policies:?}"
+            std::time::Instant::now() < deadline,
+            "not all of {expected:?} in {policies:?}"
         );
-    }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     assert!(
         policies.iter().all(|(_, policy)| *policy == SCHED_BATCH),
         "{policies:?}"
